@@ -1,0 +1,143 @@
+"""Temperature as a function of cosine similarity, tau(s), and as a function of the epoch, tau(epoch).
+
+Profiles (applied elementwise to similarities s in [-1, 1]; Delta = tau_max - tau_min):
+
+    constant        tau(s) = tau_max                                  (tau_min is ignored; SimCLR)
+    cosine          tau(s) = tau_min + 0.5 Delta (1 + cos(pi (1 + s)))  = tau_min + Delta sin^2(pi s / 2)
+                    DySTreSS (Manna et al.): tau(0) = tau_min, tau(+-1) = tau_max.
+    shifted_cosine  tau(s) = tau_min + 0.5 Delta (1 + cos(pi (s + shift) / scale))   for s <= -shift
+                    tau(s) = tau_max                                                  for s >  -shift
+                    the official code's offset/scale variant; DySTreSS* is shift = -0.4, scale = 0.7.
+    linear          tau(s) = tau_min + Delta |s|
+    exponential     tau(s) = tau_min (tau_max / tau_min)^|s|
+
+linear and exponential share the cosine's range and end points (tau(0) = tau_min, tau(+-1) = tau_max) and
+differ only in shape, which is what the paper's shape ablation varies.
+
+Schedules over training: ``kukleva_schedule`` (Kukleva et al. 2023),
+    tau(epoch) = tau_min + 0.5 (tau_max - tau_min)(1 + cos(pi epoch / t_max)).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+PROFILES = ("constant", "cosine", "shifted_cosine", "linear", "exponential")
+
+
+def _check_positive_finite(name: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
+
+
+def check_temperature_range(tau_min: float, tau_max: float) -> None:
+    """Raise ``ValueError`` unless 0 < tau_min <= tau_max < inf."""
+    _check_positive_finite("tau_min", tau_min)
+    _check_positive_finite("tau_max", tau_max)
+    if tau_min > tau_max:
+        raise ValueError(f"tau_min must be <= tau_max, got tau_min={tau_min} > tau_max={tau_max}")
+
+
+@dataclass(frozen=True)
+class TemperatureProfile:
+    """A temperature profile tau(s); call it on a tensor of cosine similarities.
+
+    Args:
+        name: one of ``PROFILES``.
+        tau_min, tau_max: range of the temperature, 0 < tau_min <= tau_max. ``constant`` uses tau_max.
+        shift, scale: only for ``shifted_cosine`` (offset ds and period scale k > 0).
+
+    ``profile(s)`` returns a tensor of s's shape and dtype; ``profile.derivative(s)`` returns dtau/ds
+    (used by the closed-form gradients in ``dystress.theory``).
+    """
+
+    name: str
+    tau_min: float
+    tau_max: float
+    shift: float | None = None
+    scale: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.name not in PROFILES:
+            raise ValueError(f"profile must be one of {', '.join(PROFILES)}; got {self.name!r}")
+        check_temperature_range(self.tau_min, self.tau_max)
+        if self.name == "shifted_cosine":
+            if self.shift is None or self.scale is None:
+                raise ValueError("profile 'shifted_cosine' needs both shift and scale (DySTreSS*: shift=-0.4, scale=0.7)")
+            if isinstance(self.shift, bool) or not isinstance(self.shift, (int, float)) or not math.isfinite(self.shift):
+                raise ValueError(f"shift must be a finite number, got {self.shift!r}")
+            _check_positive_finite("scale", self.scale)
+        elif self.shift is not None or self.scale is not None:
+            raise ValueError(f"shift and scale apply only to profile 'shifted_cosine', not {self.name!r}")
+
+    @property
+    def is_constant(self) -> bool:
+        return self.name == "constant" or self.tau_min == self.tau_max
+
+    def __call__(self, s: torch.Tensor) -> torch.Tensor:
+        lo, delta = self.tau_min, self.tau_max - self.tau_min
+        if self.name == "constant":
+            return torch.full_like(s, self.tau_max)
+        if self.name == "cosine":
+            return lo + 0.5 * delta * (1 + torch.cos(math.pi * (1 + s)))
+        if self.name == "shifted_cosine":
+            inside = lo + 0.5 * delta * (1 + torch.cos(math.pi * (s + self.shift) / self.scale))
+            return torch.where(s <= -self.shift, inside, torch.full_like(s, self.tau_max))
+        if self.name == "linear":
+            return lo + delta * s.abs()
+        return lo * (self.tau_max / self.tau_min) ** s.abs()
+
+    def derivative(self, s: torch.Tensor) -> torch.Tensor:
+        """dtau/ds, elementwise (0 where tau is flat; sign(0) = 0 at the kink of |s|)."""
+        delta = self.tau_max - self.tau_min
+        if self.name == "constant":
+            return torch.zeros_like(s)
+        if self.name == "cosine":
+            return -0.5 * delta * math.pi * torch.sin(math.pi * (1 + s))
+        if self.name == "shifted_cosine":
+            k = self.scale
+            inside = -0.5 * delta * (math.pi / k) * torch.sin(math.pi * (s + self.shift) / k)
+            return torch.where(s <= -self.shift, inside, torch.zeros_like(s))
+        if self.name == "linear":
+            return delta * torch.sign(s)
+        ratio = self.tau_max / self.tau_min
+        return self(s) * math.log(ratio) * torch.sign(s)
+
+    def describe(self) -> str:
+        if self.name == "constant":
+            return f"constant tau={self.tau_max:g}"
+        extra = f", shift={self.shift:g}, scale={self.scale:g}" if self.name == "shifted_cosine" else ""
+        return f"{self.name} tau in [{self.tau_min:g}, {self.tau_max:g}]{extra}"
+
+
+def constant(tau: float) -> TemperatureProfile:
+    """tau(s) = tau for every pair (SimCLR's NT-Xent)."""
+    return TemperatureProfile("constant", tau, tau)
+
+
+def as_profile(temperature: float | TemperatureProfile) -> TemperatureProfile:
+    """Accept a number (a constant temperature) or a profile; validate it."""
+    if isinstance(temperature, TemperatureProfile):
+        return temperature
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
+        raise ValueError(f"temperature must be a positive number or a TemperatureProfile, got {temperature!r}")
+    _check_positive_finite("temperature", temperature)
+    return constant(float(temperature))
+
+
+def kukleva_schedule(epoch: float, tau_min: float = 0.1, tau_max: float = 1.0, t_max: float = 200) -> float:
+    """Kukleva et al. (2023) cosine temperature schedule with period 2 t_max epochs.
+
+    tau(epoch) = tau_min + 0.5 (tau_max - tau_min)(1 + cos(pi epoch / t_max)); tau(0) = tau_max,
+    tau(t_max) = tau_min, tau(2 t_max) = tau_max.
+    """
+    check_temperature_range(tau_min, tau_max)
+    _check_positive_finite("t_max", t_max)
+    if isinstance(epoch, bool) or not isinstance(epoch, (int, float)) or not math.isfinite(epoch) or epoch < 0:
+        raise ValueError(f"epoch must be a finite number >= 0, got {epoch!r}")
+    return tau_min + 0.5 * (tau_max - tau_min) * (1 + math.cos(math.pi * epoch / t_max))

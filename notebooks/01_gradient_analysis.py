@@ -1,0 +1,175 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 01 · Gradient analysis of the InfoNCE loss
+#
+# The temperature $\tau$ of the InfoNCE loss decides *which* negatives a contrastive model pushes away.
+# This notebook follows Wang & Liu, *Understanding the Behaviour of Contrastive Loss* (CVPR 2021), the
+# analysis DySTreSS starts from. For one anchor with positive similarity $s_p$ and negatives $s_j$
+# ($j = 1..M$, cosine similarities of normalised embeddings)
+#
+# $$\mathcal{L} = -\log \frac{e^{s_p/\tau}}{e^{s_p/\tau} + \sum_j e^{s_j/\tau}}, \qquad
+#   \frac{\partial \mathcal{L}}{\partial s_p} = -\frac{1}{\tau}\sum_j P_j, \qquad
+#   \frac{\partial \mathcal{L}}{\partial s_j} = \frac{1}{\tau} P_j,$$
+#
+# with $P$ the softmax probabilities. Four facts follow, and each is checked or plotted below:
+#
+# 1. the closed forms agree with automatic differentiation;
+# 2. the negative gradients sum to the positive one (the loss is *hardness-aware*: it redistributes a fixed
+#    push among the negatives);
+# 3. the share of the push on negative $j$, the relative penalty
+#    $r_j = e^{s_j/\tau} / \sum_k e^{s_k/\tau}$, concentrates on the hardest negatives as $\tau$ falls,
+#    so the entropy of $r$ falls with $\tau$;
+# 4. as $\tau \to 0$ the loss becomes a triplet loss on the hardest negative, and as $\tau \to \infty$ a
+#    "simple" loss that weights every negative equally.
+#
+# The similarities come from a synthetic anchor: a point of a 10-class von Mises-Fisher mixture on the
+# sphere, so that about a tenth of its negatives share its class and sit close to it, as the
+# false negatives of real data do.
+
+# %% tags=["parameters"]
+profile: str = "smoke"  # smoke | small | paper; analytic notebook: every profile computes the same
+taus: list[float] = [0.07, 0.2, 0.3, 0.7, 1.0]  # temperatures compared (Wang & Liu's)
+num_negatives: int = 4095  # negatives of the anchor (Wang & Liu's hard loss keeps 4095 on CIFAR)
+dim: int = 128  # embedding dimension
+kappa: float = 120.0  # concentration of each class of the synthetic mixture
+seed: int = 0  # random seed of the synthetic features
+
+# %%
+from dystress.params import check_parameters
+
+params = check_parameters(globals())
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from dystress import theory
+from dystress.figures import savefig, use_style
+from dystress.synthetic import anchor_similarities
+
+use_style()
+NOTEBOOK = "01_gradient_analysis"
+s_pos, s_neg, same_class = anchor_similarities(num_negatives, dim=dim, kappa=kappa, seed=seed)
+print(f"positive similarity {s_pos.item():.3f}; {num_negatives} negatives, {int(same_class.sum())} of the anchor's class")
+print(f"negatives: mean {s_neg.mean().item():.3f}, same class {s_neg[same_class].mean().item():.3f}, "
+      f"other classes {s_neg[~same_class].mean().item():.3f}")
+
+# %% [markdown]
+# ## 1-2. Closed form against autograd, and the hardness-aware identity
+#
+# `dystress.theory.gradients` evaluates the closed forms; autograd differentiates the loss written as a
+# log-sum-exp. The last column is $|\sum_j \partial\mathcal{L}/\partial s_j + \partial\mathcal{L}/\partial s_p|$.
+
+# %% tags=["nbval-check-output"]
+print(f"{'tau':>6} {'max |closed - autograd|':>24} {'dL/ds_p':>10} {'sum_j dL/ds_j':>14} {'identity gap':>13}")
+for tau in taus:
+    p = s_pos.clone().requires_grad_()
+    n = s_neg.clone().requires_grad_()
+    grad_p, grad_n = torch.autograd.grad(theory.info_nce(p, n, tau), (p, n))
+    closed_p, closed_n = theory.gradients(s_pos, s_neg, tau)
+    error = max((closed_p - grad_p).abs().item(), (closed_n - grad_n).abs().max().item())
+    gap = abs(closed_n.sum().item() + closed_p.item())
+    print(f"{tau:>6.2f} {'< 1e-12' if error < 1e-12 else f'{error:.1e}':>24} {closed_p.item():>10.4f} "
+          f"{closed_n.sum().item():>14.4f} {'< 1e-12' if gap < 1e-12 else f'{gap:.1e}':>13}")
+
+# %% [markdown]
+# ## 3. Relative penalty: which negatives are pushed
+#
+# Each curve gives $r_j$ against $s_j$ for all 4,095 negatives. At $\tau = 0.07$ a handful of the most
+# similar negatives take almost all of the push, at $\tau = 1$ the push is nearly uniform. Negatives of
+# the anchor's own class (crosses) are the most similar ones, so a small temperature pushes exactly
+# the samples that a downstream classifier would want kept close: the uniformity-tolerance dilemma.
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 4))
+order = torch.argsort(s_neg)
+for tau in taus:
+    r = theory.relative_penalty(s_neg, tau)
+    ax.plot(s_neg[order], r[order], label=f"tau = {tau:g}")
+    ax.scatter(s_neg[same_class], r[same_class], marker="x", s=10, color=ax.lines[-1].get_color())
+ax.set(yscale="log", xlabel="similarity of the negative $s_j$", ylabel="relative penalty $r_j$",
+       title="Share of the push on each negative (x: same class as the anchor)")
+ax.legend()
+savefig(fig, NOTEBOOK, "relative_penalty")
+
+# %% [markdown]
+# The entropy of $r$ measures how evenly the push is spread; its maximum is $\log M$.
+
+# %% tags=["nbval-check-output"]
+grid = torch.logspace(-2, 1, 61, dtype=torch.float64)
+entropy = torch.stack([theory.penalty_entropy(s_neg, t.item()) for t in grid])
+share_same = {t: theory.relative_penalty(s_neg, t)[same_class].sum().item() for t in taus}
+print(f"log M = {np.log(num_negatives):.3f}")
+for tau in taus:
+    print(f"tau {tau:4.2f}: entropy {theory.penalty_entropy(s_neg, tau).item():.3f}, "
+          f"share of the push on same-class negatives {share_same[tau]:.3f}")
+assert bool((entropy.diff() > 0).all()), "the entropy must rise with tau"
+
+# %%
+fig, ax = plt.subplots(figsize=(6, 3.5))
+ax.plot(grid, entropy, color="k")
+ax.axhline(np.log(num_negatives), ls="--", color="grey", label="log M (uniform push)")
+for tau in taus:
+    ax.plot([tau], [theory.penalty_entropy(s_neg, tau).item()], "o")
+ax.set(xscale="log", xlabel="temperature tau", ylabel="entropy of r", title="Entropy of the relative penalty")
+ax.legend()
+savefig(fig, NOTEBOOK, "penalty_entropy")
+
+# %% [markdown]
+# ## 4. The two limits
+#
+# $\tau \to 0$: $\mathcal{L} \to \frac{1}{\tau}\max(s_{\max} - s_p, 0)$, a triplet loss against the
+# hardest negative (zero once the positive wins), so $\tau\mathcal{L}$ tends to $\max(s_{\max} - s_p, 0)$.
+# $\tau \to \infty$: $\mathcal{L} \approx -\frac{N-1}{N\tau}s_p + \frac{1}{N\tau}\sum_j s_j + \log N$ with
+# $N = M + 1$, a loss that pulls the positive and pushes every negative with the same weight; the error
+# of this form falls as $1/\tau^2$. To make the triplet limit non-trivial the anchor below gets a
+# positive similarity below its hardest negative.
+
+# %% tags=["nbval-check-output"]
+hard_pos = s_neg.max() - 0.05
+small = torch.logspace(-3, 0, 61, dtype=torch.float64)
+large = torch.logspace(0, 3, 61, dtype=torch.float64)
+scaled = torch.stack([t * theory.info_nce(hard_pos, s_neg, t.item()) for t in small])
+triplet = torch.stack([t * theory.triplet_limit(hard_pos, s_neg, t.item()) for t in small])
+loss_large = torch.stack([theory.info_nce(hard_pos, s_neg, t.item()) for t in large])
+simple = torch.stack([theory.simple_limit(hard_pos, s_neg, t.item()) for t in large])
+print(f"hardest negative {s_neg.max().item():.4f}, positive {hard_pos.item():.4f}")
+for tau in (1e-3, 1e-2, 1e-1):
+    k = int(torch.argmin((small - tau).abs()))
+    print(f"tau {tau:6.3f}: tau*L {scaled[k].item():.4f}   triplet limit {triplet[k].item():.4f}")
+for tau in (10.0, 100.0, 1000.0):
+    k = int(torch.argmin((large - tau).abs()))
+    print(f"tau {tau:6.0f}: L {loss_large[k].item():.6f}   simple limit {simple[k].item():.6f}")
+
+# %%
+fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+left.plot(small, scaled, color="k", label="tau * InfoNCE")
+left.plot(small, triplet, "--", label="tau * triplet limit")
+left.set(xscale="log", xlabel="temperature tau", ylabel="tau * loss", title="tau -> 0: the triplet loss")
+left.legend()
+right.plot(large, (loss_large - simple).abs(), color="k", label="|InfoNCE - simple limit|")
+right.plot(large, (loss_large - simple).abs()[0] / large**2, ":", label="slope 1 / tau^2")
+right.set(xscale="log", yscale="log", xlabel="temperature tau", title="tau -> inf: the simple loss")
+right.legend()
+savefig(fig, NOTEBOOK, "limits")
+
+# %% [markdown]
+# **What to take to the next notebook.** A small temperature focuses the gradient on the hardest
+# negatives, which makes embeddings uniform but also pushes away same-class neighbours; a large one
+# spreads it evenly, which keeps neighbours (tolerance) but lets the embedding collapse in places.
+# DySTreSS makes $\tau$ a function of the similarity itself, $\tau(s_{ij})$, so that the loss treats
+# near-duplicates, unrelated pairs and opposite pairs differently (notebook 02).

@@ -1,0 +1,210 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 02 · Temperature as a function of similarity
+#
+# DySTreSS (Manna et al.) replaces the constant temperature of InfoNCE by a function of the cosine
+# similarity of each pair,
+#
+# $$\tau(s) = \tau_{\min} + \tfrac12(\tau_{\max} - \tau_{\min})\bigl(1 + \cos(\pi(1 + s))\bigr)
+#          = \tau_{\min} + (\tau_{\max} - \tau_{\min})\sin^2(\pi s / 2),$$
+#
+# smallest for orthogonal pairs ($s = 0$) and largest for identical or opposite ones ($s = \pm 1$). The
+# logit of a pair becomes $s/\tau(s)$. This notebook looks at the profiles, at what they do to the
+# logits and to the gradients of notebook 01, at the choice of letting the gradient flow through
+# $\tau(s)$ or not, and at three other ways of adapting the temperature: MACL (one temperature per batch
+# from its alignment), the Kukleva et al. schedule (one temperature per epoch) and iSogCLR (one learned
+# temperature per sample).
+
+# %% tags=["parameters"]
+profile: str = "smoke"  # smoke | small | paper; analytic notebook: every profile computes the same
+tau_min: float = 0.07  # DySTreSS lower temperature (paper, CIFAR)
+tau_max: float = 0.2  # DySTreSS upper temperature (paper, CIFAR)
+shift: float = -0.4  # offset of the shifted profile (DySTreSS*)
+scale: float = 0.7  # period scale of the shifted profile (DySTreSS*)
+num_negatives: int = 4095  # negatives of the synthetic anchor
+kappa: float = 120.0  # class concentration of the synthetic mixture
+seed: int = 0  # random seed
+
+# %%
+from dystress.params import check_parameters
+
+params = check_parameters(globals())
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from dystress import theory
+from dystress.figures import savefig, use_style
+from dystress.losses import ISogCLRLoss, MACLLoss
+from dystress.synthetic import anchor_similarities, sample_vmf, vmf_mixture
+from dystress.temperature import TemperatureProfile, constant, kukleva_schedule
+from dystress.toy import learn_isogclr_temperatures
+
+use_style()
+NOTEBOOK = "02_temperature_functions"
+profiles = {
+    f"constant {tau_min:g}": constant(tau_min),
+    f"constant {tau_max:g}": constant(tau_max),
+    "cosine (DySTreSS)": TemperatureProfile("cosine", tau_min, tau_max),
+    f"shifted cosine (DySTreSS*, {shift:g}, {scale:g})": TemperatureProfile("shifted_cosine", tau_min, tau_max,
+                                                                            shift=shift, scale=scale),
+    "linear": TemperatureProfile("linear", tau_min, tau_max),
+    "exponential": TemperatureProfile("exponential", tau_min, tau_max),
+}
+s = torch.linspace(-1, 1, 401, dtype=torch.float64)
+
+# %% [markdown]
+# ## 1. The profiles
+#
+# The linear and exponential shapes share the cosine's end points, $\tau(0) = \tau_{\min}$ and
+# $\tau(\pm1) = \tau_{\max}$, which is what the paper's shape ablation compares. The shifted profile
+# (the official code's `offset`/`scale` variant) moves the minimum to $s = -\text{shift} - \text{scale}$
+# and holds $\tau_{\max}$ for $s > -\text{shift}$.
+
+# %% tags=["nbval-check-output"]
+check = torch.tensor([-1.0, -0.5, 0.0, 0.5, 1.0], dtype=torch.float64)
+print(f"{'profile':<40}" + "".join(f"{f's={v:g}':>8}" for v in check.tolist()))
+for name, p in profiles.items():
+    print(f"{name:<40}" + "".join(f"{v:8.4f}" for v in p(check).tolist()))
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 4))
+for name, p in profiles.items():
+    ax.plot(s, p(s), label=name, ls="--" if name.startswith("constant") else "-")
+ax.set(xlabel="cosine similarity s", ylabel="tau(s)", title="Temperature profiles")
+ax.legend(fontsize=8)
+savefig(fig, NOTEBOOK, "profiles")
+
+# %% [markdown]
+# ## 2. Effective logits: is the order of similarities kept?
+#
+# With a per-pair temperature the softmax sees $\ell(s) = s/\tau(s)$. If $\ell$ were not increasing, a more
+# similar negative could get a *smaller* logit than a less similar one and the loss would stop being
+# hardness-aware. The slope is $\ell'(s) = (\tau - s\tau')/\tau^2$. For the paper's range it stays
+# positive everywhere; for very wide ranges it can turn negative for large $|s|$, where $\tau$ rises
+# faster than $s$.
+
+# %% tags=["nbval-check-output"]
+fig, ax = plt.subplots(figsize=(7, 4))
+for name, p in profiles.items():
+    ax.plot(s, theory.logits(s, p), label=name, ls="--" if name.startswith("constant") else "-")
+ax.set(xlabel="cosine similarity s", ylabel="logit s / tau(s)", title="Effective logits")
+ax.legend(fontsize=8)
+savefig(fig, NOTEBOOK, "effective_logits")
+print(f"{'cosine profile range':<24}{'min slope of s/tau(s)':>24}  order kept")
+for lo, hi in [(tau_min, tau_max), (0.1, 0.2), (0.07, 0.5), (0.05, 1.0), (0.02, 1.0)]:
+    slope = theory.logit_slope(s, TemperatureProfile("cosine", lo, hi), detach_tau=False).min().item()
+    print(f"[{lo:g}, {hi:g}]{'':<{22 - len(f'[{lo:g}, {hi:g}]')}}{slope:>24.3f}  {'yes' if slope > 0 else 'no'}")
+
+# %% [markdown]
+# ## 3. Which negatives are pushed, dynamic against constant temperature
+#
+# The same synthetic anchor as in notebook 01. Under the cosine profile the nearly orthogonal negatives
+# get the small temperature $\tau_{\min}$ and so, relative to their similarity, a large logit; the most
+# similar negatives (often of the anchor's class) get a temperature closer to $\tau_{\max}$, which caps
+# their share of the push.
+
+# %% tags=["nbval-check-output"]
+s_pos, s_neg, same_class = anchor_similarities(num_negatives, kappa=kappa, seed=seed)
+order = torch.argsort(s_neg)
+compared = {k: profiles[k] for k in (f"constant {tau_min:g}", f"constant {tau_max:g}", "cosine (DySTreSS)")}
+fig, ax = plt.subplots(figsize=(7, 4))
+print(f"{'profile':<22}{'entropy of r':>14}{'push on same class':>20}{'dL/ds_p':>10}")
+for name, p in compared.items():
+    r = theory.relative_penalty(s_neg, p)
+    ax.plot(s_neg[order], r[order], label=name)
+    grad_pos, _ = theory.gradients(s_pos, s_neg, p)
+    print(f"{name:<22}{theory.penalty_entropy(s_neg, p).item():>14.3f}{r[same_class].sum().item():>20.3f}"
+          f"{grad_pos.item():>10.3f}")
+ax.set(yscale="log", xlabel="similarity of the negative", ylabel="relative penalty r",
+       title="Share of the push per negative")
+ax.legend()
+savefig(fig, NOTEBOOK, "penalty_dynamic_vs_constant")
+
+# %% [markdown]
+# ## 4. Detached or differentiated temperature
+#
+# The official DySTreSS code computes $\tau$ from detached similarities, so the gradient is
+# $P_j/\tau(s_j)$ on a negative. If the gradient flows through $\tau(s)$ as well, it is
+# $P_j(\tau - s\tau')/\tau^2$. For the cosine profile $s\,\tau'(s) = \tfrac{\pi}{2}(\tau_{\max} - \tau_{\min})\,s\sin(\pi s) \ge 0$
+# on $[-1, 1]$, so the extra term always *reduces* the push, most for the similar negatives, where
+# $\tau$ rises fastest. The loss values are
+# identical; only the gradients differ (`DySTreSSLoss(detach_tau=False)`).
+
+# %% tags=["nbval-check-output"]
+cosine = profiles["cosine (DySTreSS)"]
+fig, ax = plt.subplots(figsize=(7, 4))
+for detach, style in ((True, "-"), (False, "--")):
+    grad_pos, grad_neg = theory.gradients(s_pos, s_neg, cosine, detach_tau=detach)
+    ax.plot(s_neg[order], grad_neg[order], style, label=f"detach_tau={detach}")
+    print(f"detach_tau={str(detach):<5}  dL/ds_p {grad_pos.item():8.4f}   sum_j dL/ds_j {grad_neg.sum().item():8.4f}   "
+          f"largest dL/ds_j {grad_neg.max().item():.5f}")
+ax.set(yscale="log", xlabel="similarity of the negative", ylabel="dL/ds_j", title="Gradient on each negative")
+ax.legend()
+savefig(fig, NOTEBOOK, "detached_vs_differentiated")
+
+# %% [markdown]
+# ## 5. Other adaptive temperatures
+#
+# * **MACL** (Huang et al., ICML 2023) uses one temperature per batch, $\tau_A = \tau_0(1 + \alpha(A - A_0))$,
+#   where $A$ is the batch's mean positive similarity: well-aligned batches get a larger temperature.
+#   Below, batches whose two views are drawn closer and closer (`MACLLoss` reports the temperature it used).
+# * **Kukleva et al.** (ICLR 2023) change one temperature with the epoch,
+#   $\tau(e) = \tau_{\min} + \tfrac12(\tau_{\max} - \tau_{\min})(1 + \cos(\pi e / T))$, defaults 0.1, 1.0 and $T = 200$.
+# * **iSogCLR** (Qiu et al., ICML 2023) learns a temperature per sample by distributionally robust
+#   optimisation. Below, its updates run on fixed features of an 8-class mixture whose classes differ in
+#   concentration $\kappa$: samples with many close neighbours (tight classes) end with larger temperatures.
+
+# %% tags=["nbval-check-output"]
+rng = np.random.default_rng(seed)
+base = torch.nn.functional.normalize(torch.from_numpy(rng.standard_normal((256, 32))), dim=1)
+macl = MACLLoss(0.1, alpha=0.5)
+alignment, macl_tau = [], []
+for view_kappa in (20.0, 50.0, 100.0, 200.0, 500.0, 2000.0):
+    views = torch.stack([sample_vmf(b, view_kappa, 1, rng)[0] for b in base])
+    out = macl(base, views, return_details=True)
+    alignment.append(out.similarity.gather(1, out.positive_index[:, None]).mean().item())
+    macl_tau.append(out.temperature[0, 0].item())
+epochs = np.arange(0, 401)
+kukleva = [kukleva_schedule(float(e)) for e in epochs]
+kappas = [5.0, 5.0, 20.0, 20.0, 80.0, 80.0, 300.0, 300.0]
+x, y, _ = vmf_mixture(8, 250, 32, kappas, seed=seed)
+learned = learn_isogclr_temperatures(ISogCLRLoss(num_samples=x.shape[0]), x, epochs=30, seed=seed)
+sample_kappa = torch.tensor([kappas[c] for c in y.tolist()])
+for a, t in zip(alignment, macl_tau):
+    print(f"MACL: alignment A = {a:.3f} -> tau_A = {t:.4f}")
+for k in sorted(set(kappas)):
+    tau_k = learned[sample_kappa == k]
+    print(f"iSogCLR: class kappa {k:5g}: learned tau mean {tau_k.mean().item():.3f}, std {tau_k.std().item():.3f}")
+
+# %%
+fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+axes[0].plot(alignment, macl_tau, "o-")
+axes[0].set(xlabel="alignment A (mean positive similarity)", ylabel="tau_A", title="MACL: per batch")
+axes[1].plot(epochs, kukleva)
+axes[1].set(xlabel="epoch", ylabel="tau", title="Kukleva et al.: per epoch")
+for k in sorted(set(kappas)):
+    axes[2].hist(learned[sample_kappa == k].numpy(), bins=30, alpha=0.6, label=f"kappa {k:g}")
+axes[2].set(xlabel="learned tau_i", ylabel="samples", title="iSogCLR: per sample")
+axes[2].legend()
+savefig(fig, NOTEBOOK, "other_adaptive_temperatures")
+
+# %% [markdown]
+# DySTreSS differs from all three: its temperature varies *within* a batch and *within* an anchor's
+# denominator, pair by pair, with no learned state. Notebook 03 introduces the metrics by which the
+# pretraining notebooks compare these choices: uniformity and tolerance.

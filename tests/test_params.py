@@ -1,0 +1,46 @@
+import pytest
+
+from dystress.params import check_parameters
+
+
+def namespace(injected_source=None, **overrides):
+    ns = {"__annotations__": {"profile": str, "tau_max": float, "epochs": int, "taus": list[float]},
+          "profile": "smoke", "tau_max": 0.2, "epochs": 3, "taus": [0.1, 0.2],
+          "In": ["", "profile: str = 'smoke'\n..."]}
+    if injected_source:
+        ns["In"].append(injected_source)
+    ns.update(overrides)
+    return ns
+
+
+def test_defaults_pass_and_are_returned():
+    assert check_parameters(namespace()) == {"profile": "smoke", "tau_max": 0.2, "epochs": 3, "taus": [0.1, 0.2]}
+
+
+def test_injected_known_parameters_pass_and_int_is_a_float():
+    ns = namespace("# Parameters\ntau_max = 1\nprofile = \"small\"\n", tau_max=1, profile="small")
+    assert check_parameters(ns)["tau_max"] == 1
+
+
+def test_unknown_injected_parameter_is_named():
+    ns = namespace("# Parameters\ntau_maxx = 0.3\n", tau_maxx=0.3)
+    with pytest.raises(ValueError, match="unknown notebook parameter 'tau_maxx'; this notebook declares: profile, "
+                                         "tau_max, epochs, taus"):
+        check_parameters(ns)
+
+
+@pytest.mark.parametrize("name,value", [("tau_max", "0.3"), ("epochs", 2.5), ("epochs", True), ("taus", [0.1, "x"]),
+                                        ("profile", 3)])
+def test_wrong_types_are_named(name, value):
+    with pytest.raises(ValueError, match=f"notebook parameter '{name}' must be of type"):
+        check_parameters(namespace(**{name: value}))
+
+
+def test_unknown_profile():
+    with pytest.raises(ValueError, match="'profile' must be one of smoke, small, paper"):
+        check_parameters(namespace(profile="huge"))
+
+
+def test_no_declared_parameters():
+    with pytest.raises(ValueError, match="no parameters declared"):
+        check_parameters({"In": []})

@@ -1,0 +1,80 @@
+import math
+
+import pytest
+import torch
+
+from dystress.temperature import PROFILES, TemperatureProfile, as_profile, constant, kukleva_schedule
+
+
+def test_cosine_profile_check_values_from_the_paper():
+    profile = TemperatureProfile("cosine", 0.1, 0.2)
+    s = torch.tensor([-1.0, -0.5, 0.0, 0.5, 1.0], dtype=torch.float64)
+    assert torch.allclose(profile(s), torch.tensor([0.20, 0.15, 0.10, 0.15, 0.20], dtype=torch.float64), atol=1e-15)
+
+
+def test_cosine_profile_equals_its_sine_squared_form():
+    s = torch.linspace(-1, 1, 101, dtype=torch.float64)
+    profile = TemperatureProfile("cosine", 0.07, 0.2)
+    assert torch.allclose(profile(s), 0.07 + 0.13 * torch.sin(math.pi * s / 2) ** 2, atol=1e-15)
+
+
+def test_shifted_cosine_dystress_star():
+    profile = TemperatureProfile("shifted_cosine", 0.07, 0.2, shift=-0.4, scale=0.7)
+    s = torch.tensor([0.4, 0.41, 0.9, -0.3, 0.05], dtype=torch.float64)
+    tau = profile(s)
+    assert tau[0].item() == pytest.approx(0.2)  # continuous at s = -shift
+    assert tau[1].item() == tau[2].item() == 0.2  # capped above -shift
+    assert tau[3].item() == pytest.approx(0.07)  # minimum at s = -shift - scale
+    expected = 0.07 + 0.5 * 0.13 * (1 + math.cos(math.pi * (0.05 - 0.4) / 0.7))
+    assert tau[4].item() == pytest.approx(expected, abs=1e-15)
+
+
+@pytest.mark.parametrize("name", ["cosine", "linear", "exponential"])
+def test_shapes_share_range_and_end_points(name):
+    profile = TemperatureProfile(name, 0.05, 0.3)
+    s = torch.linspace(-1, 1, 201, dtype=torch.float64)
+    tau = profile(s)
+    assert tau.min().item() == pytest.approx(0.05) and tau.max().item() == pytest.approx(0.3)
+    assert profile(torch.tensor([0.0, 1.0, -1.0], dtype=torch.float64)).tolist() == pytest.approx([0.05, 0.3, 0.3])
+    assert torch.allclose(tau, tau.flip(0))  # even in s
+
+
+def test_constant_ignores_similarity():
+    s = torch.linspace(-1, 1, 11)
+    assert torch.equal(constant(0.2)(s), torch.full_like(s, 0.2))
+    assert as_profile(0.5) == constant(0.5)
+
+
+@pytest.mark.parametrize("name", PROFILES)
+def test_derivative_matches_autograd(name):
+    kwargs = {"shift": -0.4, "scale": 0.7} if name == "shifted_cosine" else {}
+    profile = TemperatureProfile(name, 0.07, 0.5, **kwargs)
+    s = torch.tensor([-0.93, -0.6, -0.31, -0.05, 0.12, 0.37, 0.55, 0.88], dtype=torch.float64, requires_grad=True)
+    (grad,) = torch.autograd.grad((profile(s) + 0 * s).sum(), s)
+    assert torch.allclose(profile.derivative(s.detach()), grad, atol=1e-12)
+
+
+def test_kukleva_schedule():
+    assert kukleva_schedule(0) == pytest.approx(1.0)
+    assert kukleva_schedule(200) == pytest.approx(0.1)
+    assert kukleva_schedule(400) == pytest.approx(1.0)
+    assert kukleva_schedule(100) == pytest.approx(0.55)
+    assert kukleva_schedule(50, tau_min=0.2, tau_max=0.4, t_max=100) == pytest.approx(0.3)
+
+
+@pytest.mark.parametrize("build,message", [
+    (lambda: TemperatureProfile("cosine", 0.0, 0.2), "tau_min must be finite and > 0"),
+    (lambda: TemperatureProfile("cosine", 0.3, 0.2), "tau_min must be <= tau_max"),
+    (lambda: TemperatureProfile("cosine", 0.1, math.inf), "tau_max must be finite"),
+    (lambda: TemperatureProfile("cosine", 0.1, 0.2, shift=0.1, scale=1.0), "apply only to profile 'shifted_cosine'"),
+    (lambda: TemperatureProfile("shifted_cosine", 0.1, 0.2, shift=0.1, scale=-1.0), "scale must be finite and > 0"),
+    (lambda: TemperatureProfile("shifted_cosine", 0.1, 0.2, shift=math.nan, scale=1.0), "shift must be a finite"),
+    (lambda: TemperatureProfile("gaussian", 0.1, 0.2), "profile must be one of"),
+    (lambda: as_profile("0.2"), "temperature must be a positive number"),
+    (lambda: kukleva_schedule(-1), "epoch"),
+    (lambda: kukleva_schedule(1, tau_min=2.0), "tau_min must be <= tau_max"),
+    (lambda: kukleva_schedule(1, t_max=0), "t_max"),
+])
+def test_bad_parameters(build, message):
+    with pytest.raises(ValueError, match=message):
+        build()

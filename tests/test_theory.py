@@ -1,0 +1,109 @@
+import math
+
+import pytest
+import torch
+
+from dystress import theory
+from dystress.losses import info_nce
+from dystress.temperature import TemperatureProfile, constant
+
+PROFILES = [
+    constant(0.2),
+    TemperatureProfile("cosine", 0.07, 0.2),
+    TemperatureProfile("cosine", 0.1, 1.0),
+    TemperatureProfile("shifted_cosine", 0.07, 0.2, shift=-0.4, scale=0.7),
+    TemperatureProfile("linear", 0.05, 0.3),
+    TemperatureProfile("exponential", 0.05, 0.3),
+]
+
+
+def random_similarities(m=12, batch=5, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    s_pos = torch.rand(batch, generator=g, dtype=torch.float64) * 0.9 + 0.05
+    s_neg = torch.rand(batch, m, generator=g, dtype=torch.float64) * 1.9 - 0.95
+    return s_pos, s_neg
+
+
+@pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.describe())
+@pytest.mark.parametrize("detach_tau", [True, False])
+def test_closed_form_gradients_match_autograd(profile, detach_tau):
+    s_pos, s_neg = random_similarities()
+    p, n = s_pos.clone().requires_grad_(), s_neg.clone().requires_grad_()
+    tau_p = profile(p.detach() if detach_tau else p)
+    tau_n = profile(n.detach() if detach_tau else n)
+    logits = torch.cat([(p / tau_p)[:, None], n / tau_n], dim=1)
+    loss = (logits.logsumexp(dim=1) - p / tau_p).sum()
+    grad_p, grad_n = torch.autograd.grad(loss, (p, n))
+    closed_p, closed_n = theory.gradients(s_pos, s_neg, profile, detach_tau=detach_tau)
+    assert torch.allclose(closed_p, grad_p, atol=1e-12, rtol=0)
+    assert torch.allclose(closed_n, grad_n, atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("profile", PROFILES[:2], ids=lambda p: p.describe())
+def test_closed_form_matches_the_loss_core(profile):
+    """The gradient of the core's per-anchor loss with respect to a similarity row is the closed form."""
+    s_pos, s_neg = random_similarities(m=6, batch=3, seed=1)
+    sim = torch.cat([s_pos[:, None], s_neg], dim=1).requires_grad_()
+    negative_mask = torch.ones_like(sim, dtype=torch.bool)
+    negative_mask[:, 0] = False
+    per_anchor, _ = info_nce(sim, profile(sim.detach()), torch.zeros(3, dtype=torch.long), negative_mask)
+    (grad,) = torch.autograd.grad(per_anchor.sum(), sim)
+    closed_p, closed_n = theory.gradients(s_pos, s_neg, profile)
+    assert torch.allclose(grad[:, 0], closed_p, atol=1e-12) and torch.allclose(grad[:, 1:], closed_n, atol=1e-12)
+    assert torch.allclose(per_anchor, theory.info_nce(s_pos, s_neg, profile), atol=1e-12)
+
+
+@pytest.mark.parametrize("tau", [0.07, 0.3, 1.0])
+def test_negative_gradients_sum_to_the_positive_one_for_constant_tau(tau):
+    s_pos, s_neg = random_similarities()
+    grad_p, grad_n = theory.gradients(s_pos, s_neg, tau)
+    assert torch.allclose(grad_n.sum(dim=1), -grad_p, atol=1e-12)
+    assert torch.allclose(theory.relative_penalty(s_neg, tau), grad_n / grad_n.sum(dim=1, keepdim=True), atol=1e-12)
+
+
+def test_dynamic_temperature_breaks_the_identity():
+    s_pos, s_neg = random_similarities()
+    grad_p, grad_n = theory.gradients(s_pos, s_neg, TemperatureProfile("cosine", 0.07, 0.2))
+    assert (grad_n.sum(dim=1) + grad_p).abs().max() > 1e-2
+
+
+def test_relative_penalty_is_a_distribution_whose_entropy_falls_with_tau():
+    _, s_neg = random_similarities(m=50)
+    taus = [1.0, 0.7, 0.3, 0.2, 0.07]
+    entropies = [theory.penalty_entropy(s_neg, t) for t in taus]
+    for t in taus:
+        assert torch.allclose(theory.relative_penalty(s_neg, t).sum(dim=1), torch.ones(5, dtype=torch.float64))
+    for high, low in zip(entropies, entropies[1:]):
+        assert (low < high).all()
+    assert (entropies[0] <= math.log(50)).all()
+
+
+def test_entropy_matches_a_direct_computation():
+    _, s_neg = random_similarities(m=8, batch=1)
+    r = [math.exp(s / 0.2) for s in s_neg[0].tolist()]
+    r = [x / sum(r) for x in r]
+    assert theory.penalty_entropy(s_neg, 0.2).item() == pytest.approx(-sum(x * math.log(x) for x in r), abs=1e-12)
+
+
+def test_small_tau_limit_is_the_triplet_loss():
+    s_pos, s_neg = random_similarities(m=20)
+    for tau in (1e-2, 1e-3):
+        gap = theory.info_nce(s_pos, s_neg, tau) - theory.triplet_limit(s_pos, s_neg, tau)
+        assert (gap >= -1e-9).all() and (gap <= math.log(21) + 1e-9).all()  # bounded while both terms ~ 1/tau
+    rel = theory.info_nce(s_pos, s_neg, 1e-4) * 1e-4 - theory.triplet_limit(s_pos, s_neg, 1e-4) * 1e-4
+    assert rel.abs().max() < 1e-3
+
+
+def test_large_tau_limit_is_the_simple_loss():
+    s_pos, s_neg = random_similarities(m=20)
+    err100 = (theory.info_nce(s_pos, s_neg, 100.0) - theory.simple_limit(s_pos, s_neg, 100.0)).abs()
+    err200 = (theory.info_nce(s_pos, s_neg, 200.0) - theory.simple_limit(s_pos, s_neg, 200.0)).abs()
+    assert err100.max() < 1e-3
+    assert torch.allclose(err100 / err200, torch.full_like(err100, 4.0), rtol=0.02)  # O(1 / tau^2)
+
+
+def test_logit_slope_is_the_derivative_of_the_effective_logit():
+    profile = TemperatureProfile("cosine", 0.07, 0.5)
+    s = torch.linspace(-0.95, 0.95, 40, dtype=torch.float64, requires_grad=True)
+    (grad,) = torch.autograd.grad(theory.logits(s, profile).sum(), s)
+    assert torch.allclose(theory.logit_slope(s.detach(), profile, detach_tau=False), grad, atol=1e-10)
