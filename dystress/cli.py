@@ -1,4 +1,10 @@
-"""Command line: ``dystress run`` executes the notebook series; ``dystress render`` refreshes the committed notebooks."""
+"""The ``dystress`` command.
+
+    dystress run       execute the notebook series with papermill (the main job)
+    dystress train     pretrain one configuration (a profile plus options), resumable
+    dystress evaluate  evaluate a trained run folder into its result bundle
+    dystress render    refresh the committed, executed notebooks from their sources
+"""
 
 from __future__ import annotations
 
@@ -65,6 +71,62 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_bool(text: str) -> bool:
+    value = yaml.safe_load(text)
+    if not isinstance(value, bool):
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return value
+
+
+def _add_config_options(parser: argparse.ArgumentParser) -> None:
+    import dataclasses
+
+    from .config import TrainConfig, field_help, field_types
+
+    helps, types = field_help(), field_types()
+    group = parser.add_argument_group("configuration (defaults: the chosen profile)")
+    for f in dataclasses.fields(TrainConfig):
+        kind = types[f.name]
+        parse = {bool: _parse_bool, int: int, float: float, str: str}.get(kind, float)
+        group.add_argument(f"--{f.name}", f"--{f.name.replace('_', '-')}", dest=f.name, type=parse, default=None,
+                           metavar=getattr(kind, "__name__", "float").upper(), help=helps[f.name])
+
+
+def _train(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from . import config as config_module
+    from .runs import run_name, runs_root
+    from .train import train
+
+    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(config_module.TrainConfig)
+                 if getattr(args, f.name) is not None}
+    config = config_module.resolve(args.profile, **overrides)
+    folder = Path(args.run_dir) if args.run_dir else runs_root() / run_name(config)
+    print(f"run folder {folder} (config {config.run_hash()})", flush=True)
+    history = train(config, folder, progress=True, stop_after=args.stop_after)
+    done = history[-1]["epoch"] if history else 0
+    print(f"{done}/{config.epochs} epochs; final loss {history[-1].get('loss')}" if done else "no epoch trained")
+    with_knn = [r for r in history if r.get("knn_top1") is not None]
+    if len(with_knn) >= 2 and with_knn[0]["epoch"] == 0:
+        first, last = with_knn[0], with_knn[-1]
+        print(f"kNN top-1 (k={config.knn_k}, t={config.knn_t}): untrained {first['knn_top1']:.2f}% -> "
+              f"epoch {last['epoch']} {last['knn_top1']:.2f}% ({last['knn_top1'] - first['knn_top1']:+.2f} points)")
+    print(f"metrics: {folder / 'metrics.csv'}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from .runs import evaluate_run
+
+    summary, arrays = evaluate_run(args.run, max_points=args.max_points)
+    print(json.dumps(summary, indent=2, sort_keys=True))
+    print(f"bundle: {Path(args.run) / 'bundle.json'} and bundle.npz ({', '.join(sorted(arrays))})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dystress", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -80,6 +142,21 @@ def build_parser() -> argparse.ArgumentParser:
                           "that declare it")
     run.add_argument("--out", default="out", help="output folder (default: out)")
     run.set_defaults(func=_run)
+    train = sub.add_parser("train", help="pretrain one configuration (resumes an interrupted run)",
+                           description="Pretrain a contrastive model: a profile's configuration with the options "
+                                       "given. Running the same command again resumes the run from its last "
+                                       "completed epoch.")
+    train.add_argument("--profile", default="smoke", choices=PROFILES, help="base configuration (default: smoke)")
+    train.add_argument("--run-dir", help="run folder (default: $DYSTRESS_RUNS or runs/, then <loss>-<config hash>)")
+    train.add_argument("--stop-after", type=int, help="stop after this many epochs (resume later)")
+    _add_config_options(train)
+    train.set_defaults(func=_train)
+    evaluate = sub.add_parser("evaluate", help="evaluate a trained run into bundle.json / bundle.npz",
+                              description="kNN, long-tail kNN, linear probe, uniformity, tolerance, similarity "
+                                          "histograms with EMD, positive against top-10 negatives and a t-SNE.")
+    evaluate.add_argument("run", help="a run folder written by `dystress train`")
+    evaluate.add_argument("--max-points", type=int, default=2000, help="test points kept for t-SNE (default 2000)")
+    evaluate.set_defaults(func=_evaluate)
     render = sub.add_parser("render", help="re-execute the committed .ipynb notebooks from their .py sources",
                             description="Execute each notebooks/NN_name.py with its defaults into "
                                         "notebooks/NN_name.ipynb (the committed, executed copy).")
@@ -93,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, FileNotFoundError, RuntimeError) as error:
         print(f"dystress: error: {error}", file=sys.stderr)
         return 2
 

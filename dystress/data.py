@@ -1,0 +1,263 @@
+"""Datasets as uint8 image tensors (N, H, W, 3) with integer labels (or none), ready to live on a GPU.
+
+    digits                 scikit-learn's 1,797 handwritten digits (8x8, shipped with scikit-learn),
+                           upscaled to image_size x image_size, 3 channels: the offline default
+    cifar10, cifar100      torchvision's loaders (downloading into data_dir when allowed), or an image
+                           folder data_dir/[cifar10/]{train,test}/<class>/<image>
+    cifar10-lt, -lt100     long-tailed training set: n_c = floor(n_max * ratio^(c / (C - 1))), the
+                           first n_c images of a seeded permutation of class c; balanced test set
+    folder                 data_dir/<class>/<image> (labelled) or data_dir/<image> (unlabelled), or
+                           data_dir/{train,test}/... ; any image format PIL reads, resized to image_size
+
+``load_dataset`` returns the train split and, where the data has one, a labelled test split
+(digits and folders without train/test subfolders are split with a seeded, stratified
+``test_fraction``; unlabelled folders have no test split). ``subset_per_class`` / ``subset_total``
+shrink the training split with the same seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+DATASETS = ("digits", "cifar10", "cifar100", "cifar10-lt", "cifar100-lt", "folder")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm")
+
+
+@dataclass
+class ImageData:
+    """images (N, H, W, 3) uint8; labels (N,) int64 or None; classes: one name per label value."""
+
+    images: Tensor
+    labels: Tensor | None
+    classes: list[str]
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def select(self, index: Tensor) -> "ImageData":
+        return ImageData(self.images[index], None if self.labels is None else self.labels[index], self.classes)
+
+
+@dataclass
+class DataSplits:
+    name: str
+    train: ImageData
+    test: ImageData | None
+
+    def describe(self) -> str:
+        parts = [f"{self.name}: {len(self.train)} training images {tuple(self.train.images.shape[1:])}"]
+        parts.append(f"{len(self.train.classes)} classes" if self.train.labels is not None else "unlabelled")
+        parts.append(f"{len(self.test)} test images" if self.test is not None else "no test split")
+        return ", ".join(parts)
+
+
+def default_data_dir() -> Path:
+    """``$DYSTRESS_DATA`` or the repository's data/ folder."""
+    return Path(os.environ.get("DYSTRESS_DATA") or Path(__file__).resolve().parent.parent / "data")
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("DYSTRESS_CACHE") or default_data_dir() / ".cache")
+
+
+def _check_int(name: str, value: object, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def check_dataset_arguments(name: str, image_size: int, subset_per_class: int, subset_total: int,
+                            imbalance_ratio: float, test_fraction: float) -> None:
+    if name not in DATASETS:
+        raise ValueError(f"dataset must be one of {', '.join(DATASETS)}; got {name!r}")
+    _check_int("image_size", image_size, 8)
+    _check_int("subset_per_class", subset_per_class, 0)
+    _check_int("subset_total", subset_total, 0)
+    if subset_per_class and subset_total:
+        raise ValueError("give at most one of subset_per_class and subset_total")
+    if not 0 < imbalance_ratio <= 1:
+        raise ValueError(f"imbalance_ratio must lie in (0, 1], got {imbalance_ratio!r}")
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction!r}")
+
+
+def load_dataset(name: str = "digits", data_dir: str | Path = "", image_size: int = 32, subset_per_class: int = 0,
+                 subset_total: int = 0, imbalance_ratio: float = 0.01, test_fraction: float = 0.2,
+                 download: bool = True, seed: int = 0) -> DataSplits:
+    """Load a dataset by name (see the module docstring); all randomness comes from ``seed``."""
+    check_dataset_arguments(name, image_size, subset_per_class, subset_total, imbalance_ratio, test_fraction)
+    root = Path(data_dir) if data_dir else default_data_dir()
+    if name == "digits":
+        train, test = _split(_digits(image_size), test_fraction, seed)
+    elif name == "folder":
+        if not data_dir:
+            raise ValueError("dataset 'folder' needs data_dir: a folder of <class>/<image> files or of images")
+        train, test = _folder(root, image_size, test_fraction, seed)
+    else:
+        base = name.removesuffix("-lt")
+        train, test = _cifar(base, root, True, image_size, download), _cifar(base, root, False, image_size, download)
+        if name.endswith("-lt"):
+            train = train.select(long_tail_indices(train.labels, imbalance_ratio, seed))
+    if subset_per_class or subset_total:
+        train = train.select(subset_indices(train, subset_per_class, subset_total, seed))
+    return DataSplits(name, train, test)
+
+
+def long_tail_indices(labels: Tensor, ratio: float, seed: int) -> Tensor:
+    """Indices of an exponentially imbalanced subset: n_c = floor(n_max * ratio^(c / (C - 1)))."""
+    num_classes = int(labels.max()) + 1
+    counts = torch.bincount(labels, minlength=num_classes)
+    n_max = int(counts.max())
+    g = torch.Generator().manual_seed(seed)
+    keep = []
+    for c in range(num_classes):
+        n_c = int(np.floor(n_max * ratio ** (c / max(num_classes - 1, 1))))
+        members = torch.nonzero(labels == c).squeeze(1)
+        keep.append(members[torch.randperm(members.numel(), generator=g)][: max(n_c, 1)])
+    return torch.cat(keep).sort().values
+
+
+def subset_indices(data: ImageData, per_class: int, total: int, seed: int) -> Tensor:
+    """A seeded subset: the first ``per_class`` images of each class, or ``total`` images overall."""
+    g = torch.Generator().manual_seed(seed + 1)
+    if per_class:
+        if data.labels is None:
+            raise ValueError("subset_per_class needs labels; use subset_total for unlabelled data")
+        keep = []
+        for c in range(len(data.classes)):
+            members = torch.nonzero(data.labels == c).squeeze(1)
+            keep.append(members[torch.randperm(members.numel(), generator=g)][:per_class])
+        return torch.cat(keep).sort().values
+    if total > len(data):
+        raise ValueError(f"subset_total={total} exceeds the {len(data)} training images")
+    return torch.randperm(len(data), generator=g)[:total].sort().values
+
+
+def _split(data: ImageData, test_fraction: float, seed: int) -> tuple[ImageData, ImageData]:
+    """Seeded split, stratified by class."""
+    g = torch.Generator().manual_seed(seed)
+    train_idx, test_idx = [], []
+    for c in range(len(data.classes)):
+        members = torch.nonzero(data.labels == c).squeeze(1)
+        members = members[torch.randperm(members.numel(), generator=g)]
+        n_test = int(round(test_fraction * members.numel()))
+        test_idx.append(members[:n_test])
+        train_idx.append(members[n_test:])
+    return data.select(torch.cat(train_idx).sort().values), data.select(torch.cat(test_idx).sort().values)
+
+
+def _resize(images: Tensor, size: int) -> Tensor:
+    """uint8 (N, h, w, 3) -> uint8 (N, size, size, 3), bilinear (antialiased when shrinking)."""
+    if images.shape[1] == size and images.shape[2] == size:
+        return images
+    x = images.permute(0, 3, 1, 2).float()
+    x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+    return x.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous()
+
+
+def _digits(image_size: int) -> ImageData:
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    gray = torch.from_numpy(np.round(digits.images * (255 / 16))).to(torch.uint8)  # (1797, 8, 8)
+    images = _resize(gray[..., None].expand(-1, -1, -1, 3).contiguous(), image_size)
+    return ImageData(images, torch.from_numpy(digits.target).long(), [str(d) for d in range(10)])
+
+
+def _cifar(name: str, root: Path, train: bool, image_size: int, download: bool) -> ImageData:
+    split = "train" if train else "test"
+    for candidate in (root / split, root / name / split):
+        if candidate.is_dir():
+            return _read_tree(candidate, image_size, labelled_only=True)
+    import torchvision
+
+    cls = torchvision.datasets.CIFAR10 if name == "cifar10" else torchvision.datasets.CIFAR100
+    try:
+        dataset = cls(root=str(root), train=train, download=download)
+    except Exception as error:  # no files and no network, or corrupt files
+        raise FileNotFoundError(
+            f"{name} ({split}) not found in {root} and not downloadable ({type(error).__name__}: {error}). Either "
+            f"allow the download (network access, download=True), put torchvision's files there "
+            f"({'cifar-10-batches-py' if name == 'cifar10' else 'cifar-100-python'}/), or an image folder "
+            f"{root}/{split}/<class>/<image>; or point data_dir (or $DYSTRESS_DATA) elsewhere.") from error
+    images = _resize(torch.from_numpy(np.asarray(dataset.data)), image_size)
+    return ImageData(images, torch.as_tensor(dataset.targets, dtype=torch.long), list(dataset.classes))
+
+
+def _folder(root: Path, image_size: int, test_fraction: float, seed: int) -> tuple[ImageData, ImageData | None]:
+    if not root.is_dir():
+        raise FileNotFoundError(f"data_dir {root} does not exist or is not a folder")
+    if (root / "train").is_dir():
+        train = _read_tree(root / "train", image_size)
+        test = _read_tree(root / "test", image_size) if (root / "test").is_dir() else None
+        if test is not None and test.labels is not None and test.classes != train.classes:
+            raise ValueError(f"the class folders of {root / 'test'} differ from those of {root / 'train'}")
+        return train, test
+    data = _read_tree(root, image_size)
+    if data.labels is None:
+        return data, None
+    return _split(data, test_fraction, seed)
+
+
+def _image_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+
+
+def _read_tree(folder: Path, image_size: int, labelled_only: bool = False) -> ImageData:
+    """<folder>/<class>/<image> (labelled) or <folder>/<image> (unlabelled), decoded once and cached."""
+    class_dirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    loose = _image_files(folder)
+    if class_dirs and loose:
+        raise ValueError(f"{folder} mixes images and class folders; use <class>/<image> or a flat folder of images")
+    if class_dirs:
+        files = [(f, c) for c, d in enumerate(class_dirs) for f in _image_files(d)]
+        classes = [d.name for d in class_dirs]
+    elif labelled_only:
+        raise FileNotFoundError(f"{folder} holds no class folders <class>/<image>")
+    else:
+        files, classes = [(f, -1) for f in loose], []
+    if not files:
+        raise ValueError(f"no images found in {folder} (extensions: {', '.join(IMAGE_EXTENSIONS)})")
+    stats = [(str(f.relative_to(folder)), f.stat().st_size, f.stat().st_mtime_ns) for f, _ in files]
+    key = hashlib.sha256(json.dumps([str(folder.resolve()), image_size, stats]).encode()).hexdigest()[:20]
+    cached = cache_dir() / f"images-{key}.npz"
+    if cached.exists():
+        with np.load(cached) as archive:
+            images, labels = torch.from_numpy(archive["images"]), torch.from_numpy(archive["labels"])
+    else:
+        images = torch.from_numpy(np.stack([_decode(f, image_size) for f, _ in files]))
+        labels = torch.tensor([c for _, c in files], dtype=torch.long)
+        _save_npz(cached, images=images.numpy(), labels=labels.numpy())
+    return ImageData(images, labels if classes else None, classes)
+
+
+def _decode(path: Path, image_size: int) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            rgb = image.convert("RGB")
+            if rgb.size != (image_size, image_size):
+                rgb = rgb.resize((image_size, image_size), Image.BILINEAR)
+            return np.asarray(rgb, dtype=np.uint8)
+    except (UnidentifiedImageError, OSError) as error:
+        raise ValueError(f"cannot read image {path}: {error}") from error
+
+
+def _save_npz(path: Path, **arrays: np.ndarray) -> None:
+    """Write an .npz atomically (temporary file, then rename); a cache that cannot be written is skipped."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
+        np.savez(tmp, **arrays)
+        os.replace(tmp, path)
+    except OSError:
+        pass

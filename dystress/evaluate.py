@@ -1,0 +1,184 @@
+"""Evaluation of a trained encoder: features, kNN, a linear probe and the analysis bundle.
+
+Protocol (fixed in advance, never tuned on the test set):
+    kNN          weighted vote over the k = 200 nearest training features, weights exp(s / 0.1)
+                 (InstDisc; the official DySTreSS monitor); top-1 and top-5 in %
+    long tail    kNN@1 and kNN@10 (k = 1 and k = 10), mean per-class accuracy in %
+    linear       a linear classifier on frozen, L2-normalised backbone features: Adam, lr 1e-3,
+                 weight decay 1e-6, batch 512, 100 epochs, no augmentation (the official probe
+                 trains with augmentation; this one is deterministic and takes seconds)
+
+``evaluation_bundle`` gathers everything the evaluation notebook plots into a small JSON summary and
+compact arrays (similarity histograms, positive and top-10 negative similarities and a 2-D t-SNE of at
+most ``max_points`` test points): no model weights, well under 1 MB.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from . import metrics
+from .augment import SimCLRAugment, normalize
+from .data import DataSplits
+
+LINEAR_PROBE = {"optimizer": "adam", "lr": 1e-3, "weight_decay": 1e-6, "batch_size": 512, "epochs": 100}
+
+
+@torch.no_grad()
+def extract_features(model: nn.Module, images: Tensor, batch_size: int = 512, augment: SimCLRAugment | None = None,
+                     generator: torch.Generator | None = None, autocast: bool = False) -> Tensor:
+    """Normalised backbone features (N, f), float32, on the images' device; eval mode, no head.
+
+    images: uint8 (N, H, W, 3). With ``augment`` each image is augmented once (for view statistics),
+    drawing from ``generator`` (a generator on the images' device) or the global RNG.
+    """
+    was_training = model.training
+    model.eval()
+    core = getattr(model, "module", model)
+    chunks = []
+    for start in range(0, images.shape[0], batch_size):
+        batch = images[start : start + batch_size]
+        x = augment(batch, generator) if augment is not None else normalize(batch)
+        with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=autocast):
+            chunks.append(core.features(x).float())
+    model.train(was_training)
+    return torch.cat(chunks)
+
+
+def long_tail_knn(train_x: Tensor, train_y: Tensor, test_x: Tensor, test_y: Tensor, t: float = 0.1,
+                  num_classes: int | None = None) -> dict[str, float]:
+    """kNN@1 and kNN@10 mean per-class accuracy (%) (InstDisc weighting)."""
+    out = {}
+    for k in (1, 10):
+        scores = metrics.knn_scores(train_x, train_y, test_x, k=min(k, train_x.shape[0]), t=t, num_classes=num_classes)
+        out[f"knn{k}_mean_class"] = metrics.mean_per_class_accuracy(scores.argmax(dim=1), test_y)
+    return out
+
+
+def linear_probe(train_x: Tensor, train_y: Tensor, test_x: Tensor, test_y: Tensor, num_classes: int,
+                 seed: int = 0) -> dict[str, float]:
+    """Top-1 / top-5 (%) of a linear classifier on frozen normalised features (schedule: ``LINEAR_PROBE``)."""
+    g = torch.Generator().manual_seed(seed)
+    device = train_x.device
+    train_x, test_x = F.normalize(train_x.float(), dim=1), F.normalize(test_x.float(), dim=1)
+    head = nn.Linear(train_x.shape[1], num_classes).to(device)
+    with torch.no_grad():
+        bound = 1 / math.sqrt(train_x.shape[1])
+        head.weight.copy_(torch.rand(head.weight.shape, generator=g) * 2 * bound - bound)
+        head.bias.zero_()
+    optimiser = torch.optim.Adam(head.parameters(), lr=LINEAR_PROBE["lr"], weight_decay=LINEAR_PROBE["weight_decay"])
+    n, batch = train_x.shape[0], LINEAR_PROBE["batch_size"]
+    for _ in range(LINEAR_PROBE["epochs"]):
+        order = torch.randperm(n, generator=g).to(device)
+        for start in range(0, n, batch):
+            index = order[start : start + batch]
+            loss = F.cross_entropy(head(train_x[index]), train_y[index])
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+    with torch.no_grad():
+        top = head(test_x).topk(min(5, num_classes), dim=1).indices
+    hits = top == test_y[:, None]
+    return {"top1": 100 * hits[:, 0].float().mean().item(), "top5": 100 * hits.any(dim=1).float().mean().item()}
+
+
+def _subsample(n: int, m: int, seed: int) -> Tensor:
+    if n <= m:
+        return torch.arange(n)
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:m].sort().values
+
+
+def evaluation_bundle(model: nn.Module, data: DataSplits, knn_k: int = 200, knn_t: float = 0.1,
+                      max_points: int = 2000, linear: bool = True, tsne: bool = True, seed: int = 0,
+                      autocast: bool = False) -> tuple[dict, dict[str, np.ndarray]]:
+    """Evaluate ``model`` on ``data``; returns (summary: JSON-ready dict, arrays: name -> ndarray).
+
+    Label-free quantities (uniformity, alignment of two views, same-instance / other-instance similarity
+    histograms) are always computed on the test split (or the training split when there is none);
+    kNN, linear probe, tolerance and class-conditional histograms need labels and are skipped otherwise,
+    with the reason recorded in ``summary["skipped"]``.
+    """
+    device = next(model.parameters()).device
+    evaluated = data.test if data.test is not None else data.train
+    labelled = data.train.labels is not None and evaluated.labels is not None
+    images = evaluated.images.to(device)
+    summary: dict = {"split": "test" if data.test is not None else "train", "num_points": int(images.shape[0]),
+                     "skipped": []}
+    arrays: dict[str, np.ndarray] = {}
+    features = extract_features(model, images, autocast=autocast)
+    augment, generator = SimCLRAugment(size=images.shape[1]), torch.Generator(device=device).manual_seed(seed)
+    view0 = extract_features(model, images, augment=augment, generator=generator, autocast=autocast)
+    view1 = extract_features(model, images, augment=augment, generator=generator, autocast=autocast)
+    sample = _subsample(features.shape[0], 10_000, seed).to(device)
+    summary["uniformity"] = metrics.uniformity(features[sample])
+    summary["alignment"] = metrics.alignment(view0, view1)
+    labels = evaluated.labels.to(device) if labelled else None
+    if labelled:
+        train_features = extract_features(model, data.train.images.to(device), autocast=autocast)
+        train_labels = data.train.labels.to(device)
+        num_classes = len(data.train.classes)
+        k = min(knn_k, train_features.shape[0])
+        summary["knn"] = metrics.knn_accuracy(train_features, train_labels, features, labels, k=k, t=knn_t,
+                                              num_classes=num_classes) | {"k": k, "t": knn_t}
+        summary["long_tail"] = long_tail_knn(train_features, train_labels, features, labels, knn_t, num_classes)
+        if linear:
+            summary["linear"] = linear_probe(train_features, train_labels, features, labels, num_classes, seed)
+        summary["tolerance"] = metrics.tolerance(features, labels)
+        summary["inter_class_uniformity"] = metrics.inter_class_uniformity(features, labels)
+    else:
+        summary["skipped"].append("kNN, linear probe, tolerance and class histograms: the data has no labels")
+    hist = metrics.similarity_histograms(view0, view1, labels, bins=100)
+    arrays["hist_edges"] = hist.pop("edges").numpy()
+    for name, counts in hist.items():
+        arrays[f"hist_{name}"] = counts.numpy()
+    emd_pairs = [("same_instance", "same_class"), ("same_class", "other_class"), ("same_instance", "other_class")] \
+        if labelled else [("same_instance", "other_instance")]
+    summary["emd"] = {f"{a}_vs_{b}": metrics.earth_movers_distance(hist[a], hist[b], torch.from_numpy(
+        arrays["hist_edges"])) for a, b in emd_pairs}
+    summary["similarity_means"] = {name: float((counts.numpy() * _centres(arrays["hist_edges"])).sum() / counts.sum())
+                                   for name, counts in hist.items()}
+    points = _subsample(features.shape[0], max_points, seed)
+    positive, negatives = metrics.positive_negative_similarities(view0[points.to(device)], view1[points.to(device)],
+                                                                 k=min(10, len(points) - 1))
+    arrays["positive_similarity"] = positive.cpu().numpy().astype(np.float32)
+    arrays["top_negative_similarity"] = negatives.cpu().numpy().astype(np.float32)
+    summary["positive_vs_top10"] = {"positive_mean": positive.mean().item(), "top1_negative_mean":
+                                    negatives[:, 0].mean().item(), "top10_negative_mean": negatives.mean().item()}
+    if tsne and len(points) >= 10:
+        from sklearn.manifold import TSNE
+
+        embedded = TSNE(n_components=2, init="pca", random_state=seed, perplexity=min(30.0, (len(points) - 1) / 3),
+                        ).fit_transform(features[points.to(device)].cpu().numpy())
+        arrays["tsne"] = embedded.astype(np.float32)
+        arrays["tsne_labels"] = (evaluated.labels[points].numpy() if labelled else np.zeros(len(points))).astype(np.int16)
+    return summary, arrays
+
+
+def _centres(edges: np.ndarray) -> np.ndarray:
+    return 0.5 * (edges[1:] + edges[:-1])
+
+
+def write_bundle(folder: Path, summary: dict, arrays: dict[str, np.ndarray]) -> None:
+    """bundle.json and bundle.npz in ``folder``, each written to a temporary file and renamed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / ".bundle.json.tmp"
+    tmp.write_text(json.dumps(summary, indent=2, sort_keys=True))
+    tmp_npz = folder / ".bundle.tmp.npz"
+    np.savez_compressed(tmp_npz, **arrays)
+    os.replace(tmp_npz, folder / "bundle.npz")
+    os.replace(tmp, folder / "bundle.json")
+
+
+def read_bundle(folder: Path) -> tuple[dict, dict[str, np.ndarray]]:
+    summary = json.loads((folder / "bundle.json").read_text())
+    with np.load(folder / "bundle.npz", allow_pickle=False) as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    return summary, arrays

@@ -1,0 +1,91 @@
+"""Encoders: ResNet-18 with the CIFAR stem, a small CNN for CPU profiles, and the projection head.
+
+    ResNet-18 (CIFAR stem)   torchvision's resnet18 with conv1 = 3x3, stride 1, no max-pool, no fc: 512-d
+    small_cnn                3 conv blocks (32, 64, 128 channels) with BatchNorm, global average pool: 128-d
+    head                     Linear(f, f, no bias) - BN - ReLU - Linear(f, out, no bias) - BN  (official code)
+
+``ContrastiveModel(x)`` returns (features, projections), both L2-normalised: the features
+(N, feature_dim) are what kNN and linear probes evaluate, the projections (N, out_dim) enter the loss.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+MODELS = ("resnet18", "small_cnn")
+
+
+def resnet18_cifar() -> nn.Module:
+    """torchvision ResNet-18 with the CIFAR stem; outputs (N, 512)."""
+    from torchvision.models import resnet18
+
+    net = resnet18(weights=None)
+    net.conv1 = nn.Conv2d(3, 64, kernel_size=3, stride=1, padding=1, bias=False)
+    net.maxpool = nn.Identity()
+    net.fc = nn.Identity()
+    return net
+
+
+def small_cnn() -> nn.Module:
+    """Three conv-BN-ReLU blocks with pooling, global average pool; outputs (N, 128)."""
+
+    def block(cin: int, cout: int, pool: bool) -> list[nn.Module]:
+        layers = [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+        return layers + ([nn.MaxPool2d(2)] if pool else [])
+
+    return nn.Sequential(*block(3, 32, True), *block(32, 64, True), *block(64, 128, False),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten())
+
+
+def projection_head(feature_dim: int, out_dim: int) -> nn.Module:
+    return nn.Sequential(
+        nn.Linear(feature_dim, feature_dim, bias=False), nn.BatchNorm1d(feature_dim), nn.ReLU(inplace=True),
+        nn.Linear(feature_dim, out_dim, bias=False), nn.BatchNorm1d(out_dim),
+    )
+
+
+class ContrastiveModel(nn.Module):
+    """Backbone + projection head; forward(x (N, 3, H, W)) -> (features (N, f), projections (N, out_dim)), normalised."""
+
+    def __init__(self, backbone: nn.Module, feature_dim: int, out_dim: int = 128):
+        super().__init__()
+        self.backbone = backbone
+        self.head = projection_head(feature_dim, out_dim)
+        self.feature_dim, self.out_dim = feature_dim, out_dim
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        h = self.backbone(x)
+        return F.normalize(h, dim=1), F.normalize(self.head(h), dim=1)
+
+    @torch.no_grad()
+    def features(self, x: Tensor) -> Tensor:
+        """Normalised backbone features (no head), for evaluation."""
+        return F.normalize(self.backbone(x), dim=1)
+
+
+def build_model(name: str = "resnet18", out_dim: int = 128) -> ContrastiveModel:
+    """``resnet18`` (512-d features) or ``small_cnn`` (128-d), with the projection head to ``out_dim``."""
+    if name not in MODELS:
+        raise ValueError(f"model must be one of {', '.join(MODELS)}; got {name!r}")
+    if isinstance(out_dim, bool) or not isinstance(out_dim, int) or out_dim < 1:
+        raise ValueError(f"out_dim must be a positive integer, got {out_dim!r}")
+    if name == "resnet18":
+        return ContrastiveModel(resnet18_cifar(), 512, out_dim)
+    return ContrastiveModel(small_cnn(), 128, out_dim)
+
+
+class TwoViews(nn.Module):
+    """One forward call for both views, so that DistributedDataParallel sees one forward per backward.
+
+    forward(v0, v1) -> (z0, z1): the projections of each view from its own forward pass (BatchNorm
+    statistics per view, as the official code).
+    """
+
+    def __init__(self, model: ContrastiveModel):
+        super().__init__()
+        self.model = model
+
+    def forward(self, v0: Tensor, v1: Tensor) -> tuple[Tensor, Tensor]:
+        return self.model(v0)[1], self.model(v1)[1]

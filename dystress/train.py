@@ -1,0 +1,415 @@
+"""Contrastive pretraining: build everything from a TrainConfig, train epoch by epoch, resume after a stop.
+
+One epoch: a random order of the training images (the last incomplete batch is dropped); for each
+batch, two augmented views on the device, one forward pass per view, the loss, backward, the optimiser
+step. The learning rate follows a cosine over epochs (after an optional linear warm-up) and is set at
+the start of each epoch, as the official code's per-epoch scheduler. Nothing inside an epoch waits for
+the device: the loss and the temperature statistics are summed on the device and read once per epoch.
+
+The run folder holds config.json, metrics.csv (one row per epoch) and checkpoint.pt (model,
+optimiser, loss state, RNG states and the metrics so far), each replaced atomically after every
+epoch. Running the same configuration on the same folder resumes after the last completed epoch, and
+ends with the same metrics as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch import Tensor, nn
+
+from . import metrics
+from .augment import SimCLRAugment
+from .config import TrainConfig
+from .data import DataSplits, load_dataset
+from .evaluate import extract_features
+from .losses import ContrastiveOutput, ISogCLRLoss, make_loss
+from .models import TwoViews, build_model
+from .temperature import TemperatureProfile, constant, kukleva_schedule
+
+COLUMNS = ("epoch", "loss", "lr", "temperature", "tau_pos_mean", "tau_pos_min", "tau_pos_max", "tau_neg_mean",
+           "tau_neg_min", "tau_neg_max", "knn_top1", "knn_top5", "train_seconds", "eval_seconds", "images_per_s")
+TIMING_COLUMNS = ("train_seconds", "eval_seconds", "images_per_s")
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+def select_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was requested but CUDA is not available; use device 'cpu' or 'auto'")
+    return torch.device(name)
+
+
+def seed_everything(seed: int, deterministic: bool = False) -> None:
+    """Seed torch's CPU and CUDA generators; optionally ask for deterministic algorithms."""
+    torch.manual_seed(seed)
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True)
+        torch.backends.cudnn.benchmark = False
+    elif torch.cuda.is_available():
+        torch.backends.cudnn.benchmark = True
+
+
+def build_loss(c: TrainConfig, num_samples: int, distributed: bool = False) -> nn.Module:
+    """The loss named by ``c.loss`` with the configuration's temperature settings."""
+    dystress = TemperatureProfile(c.tau_profile, c.tau_min, c.tau_max,
+                                  c.tau_shift if c.tau_profile == "shifted_cosine" else None,
+                                  c.tau_scale if c.tau_profile == "shifted_cosine" else None)
+    temperature = dystress if c.dynamic_tau else c.temperature
+    queue = c.queue_size if c.method == "moco" else 0
+    common = {"check_inputs": False}
+    if c.loss == "isogclr":
+        return ISogCLRLoss(num_samples, tau_init=c.isogclr_tau_init, tau_min=c.isogclr_tau_min,
+                           tau_max=c.isogclr_tau_max, gamma=c.isogclr_gamma, rho=c.isogclr_rho,
+                           beta_u=c.isogclr_beta_u, eta=c.isogclr_eta, **common)
+    common["gather_distributed"] = distributed
+    if c.loss == "ntxent":
+        return make_loss("ntxent", temperature=c.temperature, queue_size=queue, **common)
+    if c.loss == "dystress":
+        return make_loss("dystress", tau_min=c.tau_min, tau_max=c.tau_max, profile=c.tau_profile,
+                         shift=dystress.shift, scale=dystress.scale, detach_tau=c.detach_tau, queue_size=queue,
+                         **common)
+    if c.loss == "dcl":
+        return make_loss("dcl", temperature=temperature, weighted=c.dcl_weighted, sigma=c.dcl_sigma,
+                         detach_tau=c.detach_tau, **common)
+    if c.loss == "hard":
+        return make_loss("hard", temperature=temperature, quantile=c.hard_quantile, detach_tau=c.detach_tau, **common)
+    return make_loss("macl", temperature=c.temperature, alpha=c.macl_alpha, a0=c.macl_a0, **common)
+
+
+def learning_rate(c: TrainConfig, epoch: int) -> float:
+    """Linear warm-up over ``warmup_epochs``, then lr * (1 + cos(pi e / E)) / 2 over the remaining epochs."""
+    if epoch < c.warmup_epochs:
+        return c.lr * (epoch + 1) / c.warmup_epochs
+    progress = (epoch - c.warmup_epochs) / (c.epochs - c.warmup_epochs)
+    return 0.5 * c.lr * (1 + math.cos(math.pi * progress))
+
+
+class LARS(torch.optim.Optimizer):
+    """SGD with momentum and LARS trust ratios (You et al. 2017) for groups with ``lars=True``.
+
+    For such a weight w with gradient g: d = g + wd w, d <- d * eta ||w|| / ||d|| (when both norms are
+    positive); then momentum buffer b <- m b + d and w <- w - lr b. Written without host synchronisation.
+    """
+
+    def __init__(self, params, lr: float, momentum: float = 0.9, weight_decay: float = 0.0, eta: float = 0.02):
+        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay, eta=eta, lars=True))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                d = p.grad
+                if group["lars"]:
+                    d = d.add(p, alpha=group["weight_decay"])
+                    w_norm, d_norm = p.norm(), d.norm()
+                    trust = torch.where((w_norm > 0) & (d_norm > 0), group["eta"] * w_norm / d_norm,
+                                        torch.ones_like(w_norm))
+                    d = d * trust
+                buffer = self.state[p].get("momentum")
+                if buffer is None:
+                    buffer = self.state[p]["momentum"] = torch.zeros_like(p)
+                buffer.mul_(group["momentum"]).add_(d)
+                p.add_(buffer, alpha=-group["lr"])
+
+
+def build_optimizer(c: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
+    """SGD (the paper: momentum 0, weight decay on every parameter) or LARS (weights only; biases and
+    BatchNorm parameters without weight decay or trust ratio, as in solo-learn and SimCLR)."""
+    if c.optimizer == "sgd":
+        fused = {"fused": True} if next(model.parameters()).is_cuda else {}
+        return torch.optim.SGD(model.parameters(), lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay, **fused)
+    weights = [p for p in model.parameters() if p.ndim > 1]
+    others = [p for p in model.parameters() if p.ndim <= 1]
+    return LARS([{"params": weights}, {"params": others, "lars": False, "weight_decay": 0.0}], lr=c.lr,
+                momentum=c.momentum or 0.9, weight_decay=c.weight_decay)
+
+
+def temperature_statistics(out: ContrastiveOutput) -> Tensor:
+    """[pos sum, pos count, pos min, pos max, neg sum, neg count, neg min, neg max] of the temperatures used."""
+    t = out.temperature.detach()
+    pos = t.gather(1, out.positive_index[:, None])
+    mask = out.negative_mask
+    inf = torch.tensor(math.inf, device=t.device, dtype=t.dtype)
+    return torch.stack([
+        pos.sum(), torch.tensor(float(pos.numel()), device=t.device, dtype=t.dtype), pos.min(), pos.max(),
+        torch.where(mask, t, 0).sum(), mask.sum().to(t.dtype), torch.where(mask, t, inf).min(),
+        torch.where(mask, t, -inf).max(),
+    ])
+
+
+def contrastive_loss(views_model: nn.Module, key_model: nn.Module | None, loss_fn: nn.Module, v0: Tensor, v1: Tensor,
+                     index: Tensor, autocast: bool) -> ContrastiveOutput:
+    """Forward both views (one pass each; the key encoder for v1 with MoCo) and evaluate the loss in fp32 (or fp64)."""
+    with torch.autocast(device_type=v0.device.type, dtype=torch.bfloat16, enabled=autocast):
+        if key_model is None:
+            z0, z1 = views_model(v0, v1)
+        else:
+            z0 = views_model(v0)[1]
+            with torch.no_grad():
+                z1 = key_model(v1)[1]
+    extra = (index,) if isinstance(loss_fn, ISogCLRLoss) else ()
+    at_least_fp32 = lambda z: z.float() if z.dtype in (torch.float16, torch.bfloat16) else z  # noqa: E731
+    return loss_fn(at_least_fp32(z0), at_least_fp32(z1), *extra, return_details=True)
+
+
+@torch.no_grad()
+def momentum_update(key_model: nn.Module, model: nn.Module, momentum: float) -> None:
+    """key <- m key + (1 - m) query, parameter by parameter."""
+    keys, queries = list(key_model.parameters()), list(model.parameters())
+    torch._foreach_lerp_(keys, queries, 1 - momentum)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def history_csv(history: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in history:
+        writer.writerow({k: ("" if row.get(k) is None else row[k]) for k in COLUMNS})
+    return buffer.getvalue()
+
+
+def read_history(run_dir: Path) -> list[dict]:
+    """metrics.csv as a list of dicts of floats (None where a cell is empty)."""
+    with open(Path(run_dir) / "metrics.csv", newline="") as f:
+        return [{k: (float(v) if v != "" else None) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def load_checkpoint(path: Path, config: TrainConfig) -> dict:
+    """Read a checkpoint (weights only) and check that it belongs to ``config``."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise ValueError(f"checkpoint {path} is corrupt or unreadable ({type(error).__name__}: {error}); "
+                         f"delete it to start the run over") from error
+    if not isinstance(state, dict) or "config_hash" not in state:
+        raise ValueError(f"checkpoint {path} is not a dystress checkpoint; delete it to start the run over")
+    if state["config_hash"] != config.run_hash():
+        raise ValueError(f"checkpoint {path} belongs to another configuration ({state['config_hash']} != "
+                         f"{config.run_hash()}); use another run folder")
+    return state
+
+
+def _distributed_context(device_name: str) -> tuple[int, int, torch.device]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return 0, 1, select_device(device_name)
+    use_cuda = device_name != "cpu" and torch.cuda.is_available()
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if use_cuda else "gloo")
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    device = torch.device("cuda", local) if use_cuda else torch.device("cpu")
+    if use_cuda:
+        torch.cuda.set_device(device)
+    return dist.get_rank(), dist.get_world_size(), device
+
+
+def train(config: TrainConfig, run_dir: str | Path, data: DataSplits | None = None, progress: bool = True,
+          stop_after: int | None = None) -> list[dict]:
+    """Train (or resume) the run of ``config`` in ``run_dir``; returns the per-epoch metrics.
+
+    Everything that can be wrong with the inputs (data, batch size, an existing checkpoint) is checked
+    before the run folder is created or changed. ``stop_after`` ends the call after that many epochs
+    (the run can be resumed), for tests and time-boxed sessions. Under torchrun every process trains on
+    its share of each batch, the loss gathers the embeddings of all processes, and process 0 writes.
+    """
+    run_dir = Path(run_dir)
+    rank, world, device = _distributed_context(config.device)
+    if data is None:
+        data = load_dataset(config.dataset, config.data_dir, config.image_size, config.subset_per_class,
+                            config.subset_total, config.imbalance_ratio, config.test_fraction, config.download,
+                            config.seed)
+    n_train = len(data.train)
+    if config.batch_size > n_train:
+        raise ValueError(f"batch_size={config.batch_size} exceeds the {n_train} training images of {data.name}")
+    if config.batch_size % world:
+        raise ValueError(f"batch_size={config.batch_size} must be divisible by the {world} processes")
+    if config.loss == "isogclr" and world > 1:
+        raise ValueError("loss 'isogclr' keeps per-sample state and runs in a single process")
+    checkpoint_path = run_dir / "checkpoint.pt"
+    state = load_checkpoint(checkpoint_path, config) if checkpoint_path.exists() else None
+
+    seed_everything(config.seed, config.deterministic)
+    order = torch.Generator().manual_seed(config.seed)
+    model = build_model(config.model, config.out_dim).to(device)
+    cuda = device.type == "cuda"
+    if cuda and config.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    key_model = copy.deepcopy(model).requires_grad_(False) if config.method == "moco" else None
+    loss_fn = build_loss(config, n_train, distributed=world > 1).to(device)
+    optimizer = build_optimizer(config, model)
+    history: list[dict] = []
+    if state is not None:
+        model.load_state_dict(state["model"])
+        if key_model is not None:
+            key_model.load_state_dict(state["key_model"])
+        loss_fn.load_state_dict(state["loss"])
+        optimizer.load_state_dict(state["optimizer"])
+        history = list(state["history"])
+        torch.set_rng_state(state["rng"]["cpu"])
+        order.set_state(state["rng"]["order"])
+        if cuda and state["rng"]["cuda"] is not None:
+            torch.cuda.set_rng_state(state["rng"]["cuda"], device)
+    if world > 1:
+        # same initial weights on every process (above), different augmentations (here)
+        torch.manual_seed(config.seed + 1000 * rank + len(history))
+        if cuda:
+            model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    views_model = TwoViews(model) if key_model is None else model
+    if config.compile:
+        views_model = torch.compile(views_model)
+    if world > 1:
+        views_model = nn.parallel.DistributedDataParallel(views_model, device_ids=[device] if cuda else None)
+    if rank == 0:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        _atomic_write(run_dir / "config.json", json.dumps(config.to_dict(), indent=2))
+        if history:
+            _atomic_write(run_dir / "metrics.csv", history_csv(history))
+
+    augment = SimCLRAugment(size=config.image_size, scale=(config.crop_min_scale, 1.0))
+    images = data.train.images.to(device)
+    labelled = data.train.labels is not None and data.test is not None and data.test.labels is not None
+    if labelled:
+        train_labels, test_images = data.train.labels.to(device), data.test.images.to(device)
+        test_labels = data.test.labels.to(device)
+    per_rank = config.batch_size // world
+    steps = n_train // config.batch_size
+    autocast = cuda and config.amp
+    monitor = lambda: knn_monitor(model, images, train_labels, test_images, test_labels, config,  # noqa: E731
+                                  len(data.train.classes), autocast)
+    if labelled and not history:
+        history.append(dict.fromkeys(COLUMNS) | {"epoch": 0} | monitor())  # the untrained model: the baseline
+    start_epoch = history[-1]["epoch"] if history else 0
+    last = config.epochs if stop_after is None else min(config.epochs, start_epoch + stop_after)
+    bar = _progress(total=(last - start_epoch) * steps, enabled=progress and rank == 0)
+    for epoch in range(start_epoch, last):
+        lr = learning_rate(config, epoch)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        if config.tau_schedule == "kukleva":
+            tau = kukleva_schedule(epoch, config.schedule_tau_min, config.schedule_tau_max, config.schedule_t_max)
+            loss_fn.profile = constant(tau)
+        model.train()
+        t0 = time.perf_counter()
+        permutation = torch.randperm(n_train, generator=order).to(device)
+        loss_sum = torch.zeros((), device=device)
+        stats = torch.tensor([0, 0, math.inf, -math.inf, 0, 0, math.inf, -math.inf], device=device)
+        for step in range(steps):
+            start = step * config.batch_size + rank * per_rank
+            index = permutation[start : start + per_rank]
+            batch = images[index]
+            v0, v1 = augment(batch), augment(batch)
+            if cuda and config.channels_last:
+                v0, v1 = v0.contiguous(memory_format=torch.channels_last), v1.contiguous(memory_format=torch.channels_last)
+            out = contrastive_loss(views_model, key_model, loss_fn, v0, v1, index, autocast)
+            optimizer.zero_grad(set_to_none=True)
+            out.loss.backward()
+            optimizer.step()
+            if key_model is not None:
+                momentum_update(key_model, model, config.moco_momentum)
+            loss_sum += out.loss.detach()
+            s = temperature_statistics(out).to(stats.dtype)
+            stats = torch.stack([stats[0] + s[0], stats[1] + s[1], torch.minimum(stats[2], s[2]),
+                                 torch.maximum(stats[3], s[3]), stats[4] + s[4], stats[5] + s[5],
+                                 torch.minimum(stats[6], s[6]), torch.maximum(stats[7], s[7])])
+            bar.update(1)
+        if cuda:
+            torch.cuda.synchronize(device)
+        train_seconds = time.perf_counter() - t0
+        mean_loss = (loss_sum / steps).item()
+        if not math.isfinite(mean_loss):
+            bar.close()
+            kept = f"the last good checkpoint (epoch {history[-1]['epoch']}) is kept in {checkpoint_path}" \
+                if history and checkpoint_path.exists() else "no checkpoint was written"
+            raise TrainingDiverged(f"non-finite loss ({mean_loss}) in epoch {epoch + 1}; {kept}. Lower the learning "
+                                   f"rate or raise the temperature.")
+        stats = stats.tolist()
+        row = {"epoch": epoch + 1, "loss": mean_loss, "lr": lr,
+               "temperature": loss_fn.profile.tau_max if config.tau_schedule != "none" else None,
+               "tau_pos_mean": stats[0] / max(stats[1], 1), "tau_pos_min": stats[2], "tau_pos_max": stats[3],
+               "tau_neg_mean": stats[4] / stats[5] if stats[5] else None,
+               "tau_neg_min": stats[6] if stats[5] else None, "tau_neg_max": stats[7] if stats[5] else None,
+               "knn_top1": None, "knn_top5": None, "train_seconds": train_seconds, "eval_seconds": 0.0,
+               "images_per_s": steps * config.batch_size / train_seconds}
+        if labelled and ((epoch + 1) % config.eval_every == 0 or epoch + 1 == config.epochs):
+            row.update(monitor())
+        history.append(row)
+        bar.set_postfix(epoch=epoch + 1, loss=f"{mean_loss:.3f}",
+                        knn=f"{row['knn_top1']:.1f}" if row["knn_top1"] is not None else "-")
+        if rank == 0:
+            _save_checkpoint(checkpoint_path, config, model, key_model, loss_fn, optimizer, history, order, device)
+            _atomic_write(run_dir / "metrics.csv", history_csv(history))
+    bar.close()
+    return history
+
+
+def knn_monitor(model: nn.Module, images: Tensor, train_labels: Tensor, test_images: Tensor, test_labels: Tensor,
+                config: TrainConfig, num_classes: int, autocast: bool) -> dict:
+    """Weighted kNN of the test images against the training images (no augmentation), with its duration."""
+    t0 = time.perf_counter()
+    bank = extract_features(model, images, autocast=autocast)
+    queries = extract_features(model, test_images, autocast=autocast)
+    knn = metrics.knn_accuracy(bank, train_labels, queries, test_labels, k=min(config.knn_k, len(images)),
+                               t=config.knn_t, num_classes=num_classes)
+    return {"knn_top1": knn["top1"], "knn_top5": knn["top5"], "eval_seconds": time.perf_counter() - t0}
+
+
+def _save_checkpoint(path: Path, config: TrainConfig, model: nn.Module, key_model: nn.Module | None,
+                     loss_fn: nn.Module, optimizer: torch.optim.Optimizer, history: list[dict],
+                     order: torch.Generator, device: torch.device) -> None:
+    state = {
+        "config_hash": config.run_hash(),
+        "config": config.to_dict(),
+        "model": model.state_dict(),
+        "key_model": key_model.state_dict() if key_model is not None else None,
+        "loss": loss_fn.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "history": history,
+        "rng": {"cpu": torch.get_rng_state(), "order": order.get_state(),
+                "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None},
+    }
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_model(run_dir: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, TrainConfig]:
+    """The trained model of a run folder (from its checkpoint, weights only) and its configuration."""
+    from .config import from_dict
+
+    run_dir = Path(run_dir)
+    config = from_dict(json.loads((run_dir / "config.json").read_text()))
+    state = load_checkpoint(run_dir / "checkpoint.pt", config)
+    model = build_model(config.model, config.out_dim)
+    model.load_state_dict(state["model"])
+    return model.to(device).eval(), config
+
+
+def _progress(total: int, enabled: bool):
+    """A tqdm bar (quiet under TQDM_DISABLE=1) that is only updated on the host, never waited on."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="step", dynamic_ncols=True, leave=False, mininterval=2.0,
+                **({} if enabled else {"disable": True}))

@@ -1,0 +1,139 @@
+import numpy as np
+import pytest
+import torch
+import torchvision
+
+from dystress import data as data_module
+from dystress.data import load_dataset, long_tail_indices
+
+from .conftest import write_images
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("DYSTRESS_CACHE", str(tmp_path / "cache"))
+
+
+def test_digits_are_uint8_images_with_a_stratified_split():
+    d = load_dataset("digits")
+    assert d.train.images.dtype == torch.uint8 and d.train.images.shape[1:] == (32, 32, 3)
+    assert len(d.train) + len(d.test) == 1797
+    assert d.train.classes == [str(i) for i in range(10)]
+    counts = torch.bincount(d.test.labels)
+    assert counts.min() >= 33 and counts.max() <= 38  # 20 % of each class
+    small = load_dataset("digits", image_size=16, seed=3)
+    assert small.train.images.shape[1:] == (16, 16, 3)
+    assert torch.equal(load_dataset("digits", seed=3).test.labels, load_dataset("digits", seed=3).test.labels)
+    assert not torch.equal(load_dataset("digits", seed=3).test.images, d.test.images)
+    assert torch.equal(d.train.images[..., 0], d.train.images[..., 2])  # grayscale in 3 channels
+
+
+def test_long_tail_profile_follows_the_formula():
+    labels = torch.arange(10).repeat_interleave(500)
+    keep = long_tail_indices(labels, 0.01, seed=0)
+    counts = torch.bincount(labels[keep]).tolist()
+    assert counts == [int(np.floor(500 * 0.01 ** (c / 9))) for c in range(10)]
+    assert counts[0] == 500 and counts[-1] == 5
+    assert torch.equal(keep, long_tail_indices(labels, 0.01, seed=0))
+    assert not torch.equal(keep, long_tail_indices(labels, 0.01, seed=1))
+
+
+def test_subsets():
+    per_class = load_dataset("digits", subset_per_class=7)
+    assert torch.bincount(per_class.train.labels).tolist() == [7] * 10
+    total = load_dataset("digits", subset_total=50)
+    assert len(total.train) == 50 and len(total.test) == len(load_dataset("digits").test)
+
+
+def test_labelled_folder_is_split_and_resized(labelled_folder):
+    d = load_dataset("folder", labelled_folder, image_size=16, test_fraction=0.25)
+    assert d.train.classes == ["cat", "dog", "emu"]
+    assert len(d.train) == 27 and len(d.test) == 9
+    assert d.train.images.shape[1:] == (16, 16, 3)
+    means = [d.train.images[d.train.labels == c].float().mean().item() for c in range(3)]
+    assert means[0] < means[1] < means[2]
+
+
+def test_flat_folder_is_unlabelled(tmp_path):
+    write_images(tmp_path / "flat", 5, fmt="jpg")
+    d = load_dataset("folder", tmp_path / "flat", image_size=8)
+    assert d.train.labels is None and d.test is None and len(d.train) == 5
+    assert "unlabelled" in d.describe()
+
+
+def test_train_test_subfolders(tmp_path):
+    for split, n in (("train", 6), ("test", 3)):
+        for name in ("a", "b"):
+            write_images(tmp_path / "root" / split / name, n, seed=n)
+    d = load_dataset("folder", tmp_path / "root")
+    assert len(d.train) == 12 and len(d.test) == 6 and d.test.classes == ["a", "b"]
+
+
+def test_decoded_folders_are_cached(labelled_folder, monkeypatch):
+    first = load_dataset("folder", labelled_folder)
+    monkeypatch.setattr(data_module, "_decode", lambda *a: (_ for _ in ()).throw(AssertionError("decoded again")))
+    second = load_dataset("folder", labelled_folder)
+    assert torch.equal(first.train.images, second.train.images)
+
+
+def test_folder_errors(tmp_path, labelled_folder):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_dataset("folder", tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no images found"):
+        load_dataset("folder", tmp_path / "empty")
+    (labelled_folder / "dog" / "broken.png").write_bytes(b"not an image")
+    with pytest.raises(ValueError, match="cannot read image .*broken.png"):
+        load_dataset("folder", labelled_folder)
+    write_images(tmp_path / "mixed" / "cls", 2)
+    write_images(tmp_path / "mixed", 2)
+    with pytest.raises(ValueError, match="mixes images and class folders"):
+        load_dataset("folder", tmp_path / "mixed")
+    with pytest.raises(ValueError, match="needs data_dir"):
+        load_dataset("folder")
+
+
+@pytest.mark.parametrize("kwargs,message", [({"name": "mnist"}, "dataset must be one of"),
+                                            ({"image_size": 4}, "image_size"),
+                                            ({"subset_per_class": 2, "subset_total": 3}, "at most one"),
+                                            ({"imbalance_ratio": 0.0}, "imbalance_ratio"),
+                                            ({"test_fraction": 1.0}, "test_fraction")])
+def test_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        load_dataset(**kwargs)
+
+
+class FakeCIFAR:
+    calls = []
+
+    def __init__(self, root, train, download):
+        FakeCIFAR.calls.append((root, train, download))
+        n = 20 if train else 10
+        self.data = np.full((n, 32, 32, 3), 7 if train else 9, dtype=np.uint8)
+        self.targets = [i % 10 for i in range(n)]
+        self.classes = [f"c{i}" for i in range(10)]
+
+
+def test_cifar_goes_through_torchvision(tmp_path, monkeypatch):
+    FakeCIFAR.calls = []
+    monkeypatch.setattr(torchvision.datasets, "CIFAR10", FakeCIFAR)
+    d = load_dataset("cifar10", tmp_path, download=False)
+    assert FakeCIFAR.calls == [(str(tmp_path), True, False), (str(tmp_path), False, False)]
+    assert len(d.train) == 20 and len(d.test) == 10 and int(d.test.images[0, 0, 0, 0]) == 9
+    lt = load_dataset("cifar10-lt", tmp_path, download=False, imbalance_ratio=0.5)
+    assert torch.bincount(lt.train.labels).tolist() == [2, 1, 1, 1, 1, 1, 1, 1, 1, 1]
+
+
+def test_cifar_offline_without_files_explains_where_to_put_them(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"cifar100 \(train\) not found .*cifar-100-python"):
+        load_dataset("cifar100", tmp_path, download=False)
+
+
+def test_real_cifar10_image_folder(cifar10_subset):
+    d = load_dataset("cifar10", cifar10_subset.parent)
+    assert len(d.train) == 5000 and len(d.test) == 1000
+    assert d.train.classes[:3] == ["airplane", "automobile", "bird"]
+    assert d.train.images.shape[1:] == (32, 32, 3)
+    assert 100 < d.train.images.float().mean() < 140
+    lt = load_dataset("cifar10-lt", cifar10_subset, imbalance_ratio=0.1)
+    assert torch.bincount(lt.train.labels).tolist() == [int(np.floor(500 * 0.1 ** (c / 9))) for c in range(10)]
