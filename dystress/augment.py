@@ -102,6 +102,17 @@ def adjust_hue(x: Tensor, shift: Tensor) -> Tensor:
     return choices.gather(1, index).squeeze(1).permute(1, 0, 2, 3)
 
 
+def _adjust(op: int, x: Tensor, p: AugmentParams, index: Tensor | slice) -> Tensor:
+    """Jitter operation ``op`` on images x, with the parameters of the images ``index`` of ``p``."""
+    if op == BRIGHTNESS:
+        return adjust_brightness(x, p.brightness[index].view(-1, 1, 1, 1))
+    if op == CONTRAST:
+        return adjust_contrast(x, p.contrast[index].view(-1, 1, 1, 1))
+    if op == SATURATION:
+        return adjust_saturation(x, p.saturation[index].view(-1, 1, 1, 1))
+    return adjust_hue(x, p.hue[index])
+
+
 class SimCLRAugment:
     """Two-view SimCLR augmentation; ``augment(images)`` returns one view, call it once per view.
 
@@ -182,20 +193,25 @@ class SimCLRAugment:
         grid = torch.stack([gx[:, None, :].expand(-1, self.size, -1), gy[:, :, None].expand(-1, -1, self.size)], -1)
         return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
-    def color(self, x: Tensor, p: AugmentParams) -> Tensor:
-        """Colour jitter in each image's own random order (where ``jitter``), then grayscale (where ``gray``)."""
-        view = lambda t: t.view(-1, 1, 1, 1)  # noqa: E731
-        ops = {
-            BRIGHTNESS: lambda t: adjust_brightness(t, view(p.brightness)),
-            CONTRAST: lambda t: adjust_contrast(t, view(p.contrast)),
-            SATURATION: lambda t: adjust_saturation(t, view(p.saturation)),
-            HUE: lambda t: adjust_hue(t, p.hue),
-        }
+    def color(self, x: Tensor, p: AugmentParams, gather: bool | None = None) -> Tensor:
+        """Colour jitter in each image's own random order (where ``jitter``), then grayscale (where ``gray``).
+
+        Two equivalent ways to apply an operation at a position of the order: to the images that have it
+        there, gathered by index (a quarter of the arithmetic, but the index count is read on the host),
+        or to every image, keeping the result where it applies (no host synchronisation: the GPU path).
+        ``gather`` None chooses gathering on the CPU only.
+        """
+        gather = x.device.type == "cpu" if gather is None else gather
         for position in range(4):
-            for op, fn in ops.items():
-                chosen = view(p.jitter & (p.order[:, position] == op))
-                x = torch.where(chosen, fn(x), x)
-        return torch.where(view(p.gray), grayscale(x).expand_as(x), x)
+            for op in (BRIGHTNESS, CONTRAST, SATURATION, HUE):
+                chosen = p.jitter & (p.order[:, position] == op)
+                if gather:
+                    index = torch.nonzero(chosen).squeeze(1)
+                    if index.numel():
+                        x = x.index_copy(0, index, _adjust(op, x[index], p, index))
+                else:
+                    x = torch.where(chosen.view(-1, 1, 1, 1), _adjust(op, x, p, slice(None)), x)
+        return torch.where(p.gray.view(-1, 1, 1, 1), grayscale(x).expand_as(x), x)
 
     def apply(self, images: Tensor, p: AugmentParams) -> Tensor:
         """uint8 (B, H, W, 3) and parameters -> normalised float32 (B, 3, size, size)."""

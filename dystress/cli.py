@@ -3,19 +3,21 @@
     dystress run       execute the notebook series with papermill (the main job)
     dystress train     pretrain one configuration (a profile plus options), resumable
     dystress evaluate  evaluate a trained run folder into its result bundle
+    dystress publish   copy finished runs' results (no weights) into results/
     dystress render    refresh the committed, executed notebooks from their sources
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
 import yaml
 
-from . import notebooks
+from . import notebooks, summary
 from .params import PROFILES
 
 
@@ -40,11 +42,16 @@ def _run(args: argparse.Namespace) -> int:
     only = [o.strip() for o in args.only.split(",") if o.strip()] if args.only else None
     sources = notebooks.list_notebooks(only=only)
     extra = parse_assignments(args.parameter or [])
+    if args.recompute:
+        extra["force"] = True
     declared = {source: declared_parameters(source) for source in sources}
     unused = [name for name in extra if not any(name in d for d in declared.values())]
     if unused:
         raise ValueError(f"no selected notebook declares parameter {', '.join(repr(u) for u in unused)}")
-    out = Path(args.out)
+    out = Path(args.out).resolve()
+    summary_dir = out / "summary"
+    environment = {"DYSTRESS_SUMMARY_DIR": str(summary_dir), "DYSTRESS_OUT": str(out),
+                   "TQDM_DISABLE": os.environ.get("TQDM_DISABLE", "1")}
     print(f"running {len(sources)} notebook(s) with profile {args.profile!r} into {out}/", flush=True)
     start = time.perf_counter()
     for k, source in enumerate(sources, 1):
@@ -52,15 +59,17 @@ def _run(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         print(f"[{k}/{len(sources)}] {source.stem} ...", end=" ", flush=True)
         try:
-            notebooks.execute(source, out / f"{source.stem}.ipynb", parameters, figure_dir=out / "figures")
+            notebooks.execute(source, out / f"{source.stem}.ipynb", parameters, figure_dir=out / "figures",
+                              environment=environment)
         except Exception as error:  # papermill names the failing cell and its error
             print("failed", flush=True)
             print(f"\n{source.stem} failed; the notebook as far as it ran is "
                   f"{out / (source.stem + '.failed.ipynb')}\n{error}", file=sys.stderr)
             return 1
         print(f"done in {time.perf_counter() - t0:.0f} s", flush=True)
+    table = summary.write(summary_dir, out)
     print(f"all {len(sources)} notebook(s) ran in {time.perf_counter() - start:.0f} s; executed notebooks in {out}/, "
-          f"figures in {out / 'figures'}/")
+          f"figures in {out / 'figures'}/" + (f", summary in {table}" if table else ""))
     return 0
 
 
@@ -96,7 +105,7 @@ def _train(args: argparse.Namespace) -> int:
     import dataclasses
 
     from . import config as config_module
-    from .runs import run_name, runs_root
+    from .runs import run_name, runs_root, write_manifest
     from .train import train
 
     overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(config_module.TrainConfig)
@@ -104,7 +113,10 @@ def _train(args: argparse.Namespace) -> int:
     config = config_module.resolve(args.profile, **overrides)
     folder = Path(args.run_dir) if args.run_dir else runs_root() / run_name(config)
     print(f"run folder {folder} (config {config.run_hash()})", flush=True)
+    started = time.time()
     history = train(config, folder, progress=True, stop_after=args.stop_after)
+    if history and history[-1]["epoch"] == config.epochs and os.environ.get("RANK", "0") == "0":
+        write_manifest(folder, config, started, time.time(), history)
     done = history[-1]["epoch"] if history else 0
     print(f"{done}/{config.epochs} epochs; final loss {history[-1].get('loss')}" if done else "no epoch trained")
     with_knn = [r for r in history if r.get("knn_top1") is not None]
@@ -127,6 +139,14 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _publish(args: argparse.Namespace) -> int:
+    from .runs import publish
+
+    for folder in args.runs:
+        print(f"{folder} -> {publish(folder)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dystress", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -141,6 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="set a notebook parameter (repeatable; value read as YAML), passed to the notebooks "
                           "that declare it")
     run.add_argument("--out", default="out", help="output folder (default: out)")
+    run.add_argument("--recompute", action="store_true",
+                     help="retrain every run even when a stored result exists (sets force=True)")
     run.set_defaults(func=_run)
     train = sub.add_parser("train", help="pretrain one configuration (resumes an interrupted run)",
                            description="Pretrain a contrastive model: a profile's configuration with the options "
@@ -157,6 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("run", help="a run folder written by `dystress train`")
     evaluate.add_argument("--max-points", type=int, default=2000, help="test points kept for t-SNE (default 2000)")
     evaluate.set_defaults(func=_evaluate)
+    publish = sub.add_parser("publish", help="copy finished runs' results (no weights) into results/",
+                             description="Copy config.json, metrics.csv, manifest.json and bundle.{json,npz} of "
+                                         "trained and evaluated runs into results/<run>/, where notebooks find them "
+                                         "before training (commit them to share reference runs).")
+    publish.add_argument("runs", nargs="+", help="run folders")
+    publish.set_defaults(func=_publish)
     render = sub.add_parser("render", help="re-execute the committed .ipynb notebooks from their .py sources",
                             description="Execute each notebooks/NN_name.py with its defaults into "
                                         "notebooks/NN_name.ipynb (the committed, executed copy).")

@@ -4,7 +4,8 @@
                            upscaled to image_size x image_size, 3 channels: the offline default
     cifar10, cifar100      torchvision's loaders (downloading into data_dir when allowed), or an image
                            folder data_dir/[cifar10/]{train,test}/<class>/<image>
-    cifar10-lt, -lt100     long-tailed training set: n_c = floor(n_max * ratio^(c / (C - 1))), the
+    digits-lt, cifar10-lt, cifar100-lt
+                           long-tailed training set: n_c = floor(n_max * ratio^(c / (C - 1))), the
                            first n_c images of a seeded permutation of class c; balanced test set
     folder                 data_dir/<class>/<image> (labelled) or data_dir/<image> (unlabelled), or
                            data_dir/{train,test}/... ; any image format PIL reads, resized to image_size
@@ -12,7 +13,7 @@
 ``load_dataset`` returns the train split and, where the data has one, a labelled test split
 (digits and folders without train/test subfolders are split with a seeded, stratified
 ``test_fraction``; unlabelled folders have no test split). ``subset_per_class`` / ``subset_total``
-shrink the training split with the same seed.
+shrink the training split with the same seed (before a long-tail profile is applied to what is left).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-DATASETS = ("digits", "cifar10", "cifar100", "cifar10-lt", "cifar100-lt", "folder")
+DATASETS = ("digits", "digits-lt", "cifar10", "cifar100", "cifar10-lt", "cifar100-lt", "folder")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm")
 
 
@@ -95,19 +96,19 @@ def load_dataset(name: str = "digits", data_dir: str | Path = "", image_size: in
     """Load a dataset by name (see the module docstring); all randomness comes from ``seed``."""
     check_dataset_arguments(name, image_size, subset_per_class, subset_total, imbalance_ratio, test_fraction)
     root = Path(data_dir) if data_dir else default_data_dir()
-    if name == "digits":
+    base = name.removesuffix("-lt")
+    if base == "digits":
         train, test = _split(_digits(image_size), test_fraction, seed)
-    elif name == "folder":
+    elif base == "folder":
         if not data_dir:
             raise ValueError("dataset 'folder' needs data_dir: a folder of <class>/<image> files or of images")
         train, test = _folder(root, image_size, test_fraction, seed)
     else:
-        base = name.removesuffix("-lt")
         train, test = _cifar(base, root, True, image_size, download), _cifar(base, root, False, image_size, download)
-        if name.endswith("-lt"):
-            train = train.select(long_tail_indices(train.labels, imbalance_ratio, seed))
     if subset_per_class or subset_total:
         train = train.select(subset_indices(train, subset_per_class, subset_total, seed))
+    if name.endswith("-lt"):
+        train = train.select(long_tail_indices(train.labels, imbalance_ratio, seed))
     return DataSplits(name, train, test)
 
 
@@ -261,3 +262,24 @@ def _save_npz(path: Path, **arrays: np.ndarray) -> None:
         os.replace(tmp, path)
     except OSError:
         pass
+
+
+def export_image_folder(data: ImageData, folder: str | Path, labelled: bool = True) -> Path:
+    """Write images as PNG files: folder/<class>/<index>.png (labelled) or folder/<index>.png.
+
+    The folder is written under a temporary name and renamed when complete; an existing folder is kept.
+    """
+    from PIL import Image
+
+    folder = Path(folder)
+    if folder.exists():
+        return folder
+    if labelled and data.labels is None:
+        raise ValueError("labelled export needs labels")
+    tmp = folder.with_name(f".{folder.name}.{os.getpid()}.tmp")
+    for i, image in enumerate(data.images.numpy()):
+        target = tmp / data.classes[int(data.labels[i])] if labelled else tmp
+        target.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image).save(target / f"{i:05d}.png")
+    os.replace(tmp, folder)
+    return folder

@@ -4,11 +4,14 @@ Protocol (fixed in advance, never tuned on the test set):
     kNN          weighted vote over the k = 200 nearest training features, weights exp(s / 0.1)
                  (InstDisc; the official DySTreSS monitor); top-1 and top-5 in %
     long tail    kNN@1 and kNN@10 (k = 1 and k = 10), mean per-class accuracy in %
-    linear       a linear classifier on frozen, L2-normalised backbone features: Adam, lr 1e-3,
-                 weight decay 1e-6, batch 512, 100 epochs, no augmentation (the official probe
-                 trains with augmentation; this one is deterministic and takes seconds)
+    linear       a linear classifier on frozen backbone features, standardised with the training
+                 set's mean and standard deviation: Adam, lr 1e-3, weight decay 1e-6, batch 512,
+                 100 epochs, no augmentation (the official probe trains with augmentation; this one
+                 is deterministic and takes seconds)
 
-``evaluation_bundle`` gathers everything the evaluation notebook plots into a small JSON summary and
+Accuracy is measured on the backbone features; uniformity, tolerance, alignment and the similarity
+analyses on the normalised projections, the space where the loss (and its temperature) acts, as Wang &
+Liu measure them. ``evaluation_bundle`` gathers everything the evaluation notebook plots into a small JSON summary and
 compact arrays (similarity histograms, positive and top-10 negative similarities and a 2-D t-SNE of at
 most ``max_points`` test points): no model weights, well under 1 MB.
 """
@@ -33,42 +36,48 @@ LINEAR_PROBE = {"optimizer": "adam", "lr": 1e-3, "weight_decay": 1e-6, "batch_si
 
 
 @torch.no_grad()
-def extract_features(model: nn.Module, images: Tensor, batch_size: int = 512, augment: SimCLRAugment | None = None,
-                     generator: torch.Generator | None = None, autocast: bool = False) -> Tensor:
-    """Normalised backbone features (N, f), float32, on the images' device; eval mode, no head.
+def encode(model: nn.Module, images: Tensor, batch_size: int = 512, augment: SimCLRAugment | None = None,
+           generator: torch.Generator | None = None, autocast: bool = False) -> tuple[Tensor, Tensor]:
+    """(features (N, f), embeddings (N, out_dim)): normalised backbone features, which kNN and linear probes
+    evaluate, and normalised projections, the space the loss shapes; float32, on the images' device.
 
-    images: uint8 (N, H, W, 3). With ``augment`` each image is augmented once (for view statistics),
-    drawing from ``generator`` (a generator on the images' device) or the global RNG.
+    images: uint8 (N, H, W, 3); eval mode. With ``augment`` each image is augmented once (for view
+    statistics), drawing from ``generator`` (a generator on the images' device) or the global RNG.
     """
     was_training = model.training
     model.eval()
     core = getattr(model, "module", model)
-    chunks = []
+    features, embeddings = [], []
     for start in range(0, images.shape[0], batch_size):
         batch = images[start : start + batch_size]
         x = augment(batch, generator) if augment is not None else normalize(batch)
         with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=autocast):
-            chunks.append(core.features(x).float())
+            h, z = core(x)
+        features.append(h.float())
+        embeddings.append(z.float())
     model.train(was_training)
-    return torch.cat(chunks)
+    return torch.cat(features), torch.cat(embeddings)
 
 
 def long_tail_knn(train_x: Tensor, train_y: Tensor, test_x: Tensor, test_y: Tensor, t: float = 0.1,
-                  num_classes: int | None = None) -> dict[str, float]:
-    """kNN@1 and kNN@10 mean per-class accuracy (%) (InstDisc weighting)."""
-    out = {}
+                  num_classes: int | None = None) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """kNN@1 and kNN@10 (k = 1, 10; InstDisc weighting): mean per-class accuracy (%) and per-class arrays."""
+    summary, arrays = {}, {}
     for k in (1, 10):
         scores = metrics.knn_scores(train_x, train_y, test_x, k=min(k, train_x.shape[0]), t=t, num_classes=num_classes)
-        out[f"knn{k}_mean_class"] = metrics.mean_per_class_accuracy(scores.argmax(dim=1), test_y)
-    return out
+        per_class = metrics.per_class_accuracy(scores.argmax(dim=1), test_y, num_classes)
+        summary[f"knn{k}_mean_class"] = per_class[~per_class.isnan()].mean().item()
+        arrays[f"knn{k}_per_class"] = per_class.cpu().numpy().astype(np.float32)
+    return summary, arrays
 
 
 def linear_probe(train_x: Tensor, train_y: Tensor, test_x: Tensor, test_y: Tensor, num_classes: int,
                  seed: int = 0) -> dict[str, float]:
-    """Top-1 / top-5 (%) of a linear classifier on frozen normalised features (schedule: ``LINEAR_PROBE``)."""
+    """Top-1 / top-5 (%) of a linear classifier on frozen, standardised features (schedule: ``LINEAR_PROBE``)."""
     g = torch.Generator().manual_seed(seed)
     device = train_x.device
-    train_x, test_x = F.normalize(train_x.float(), dim=1), F.normalize(test_x.float(), dim=1)
+    mean, std = train_x.float().mean(dim=0), train_x.float().std(dim=0).clamp(min=1e-6)
+    train_x, test_x = (train_x.float() - mean) / std, (test_x.float() - mean) / std
     head = nn.Linear(train_x.shape[1], num_classes).to(device)
     with torch.no_grad():
         bound = 1 / math.sqrt(train_x.shape[1])
@@ -113,26 +122,29 @@ def evaluation_bundle(model: nn.Module, data: DataSplits, knn_k: int = 200, knn_
     summary: dict = {"split": "test" if data.test is not None else "train", "num_points": int(images.shape[0]),
                      "skipped": []}
     arrays: dict[str, np.ndarray] = {}
-    features = extract_features(model, images, autocast=autocast)
+    features, embeddings = encode(model, images, autocast=autocast)
     augment, generator = SimCLRAugment(size=images.shape[1]), torch.Generator(device=device).manual_seed(seed)
-    view0 = extract_features(model, images, augment=augment, generator=generator, autocast=autocast)
-    view1 = extract_features(model, images, augment=augment, generator=generator, autocast=autocast)
-    sample = _subsample(features.shape[0], 10_000, seed).to(device)
-    summary["uniformity"] = metrics.uniformity(features[sample])
+    view0 = encode(model, images, augment=augment, generator=generator, autocast=autocast)[1]
+    view1 = encode(model, images, augment=augment, generator=generator, autocast=autocast)[1]
+    sample = _subsample(embeddings.shape[0], 10_000, seed).to(device)
+    summary["uniformity"] = metrics.uniformity(embeddings[sample])
     summary["alignment"] = metrics.alignment(view0, view1)
     labels = evaluated.labels.to(device) if labelled else None
     if labelled:
-        train_features = extract_features(model, data.train.images.to(device), autocast=autocast)
+        train_features = encode(model, data.train.images.to(device), autocast=autocast)[0]
         train_labels = data.train.labels.to(device)
         num_classes = len(data.train.classes)
         k = min(knn_k, train_features.shape[0])
         summary["knn"] = metrics.knn_accuracy(train_features, train_labels, features, labels, k=k, t=knn_t,
                                               num_classes=num_classes) | {"k": k, "t": knn_t}
-        summary["long_tail"] = long_tail_knn(train_features, train_labels, features, labels, knn_t, num_classes)
+        summary["long_tail"], per_class = long_tail_knn(train_features, train_labels, features, labels, knn_t,
+                                                        num_classes)
+        arrays |= per_class
+        arrays["train_class_counts"] = torch.bincount(data.train.labels, minlength=num_classes).numpy()
         if linear:
             summary["linear"] = linear_probe(train_features, train_labels, features, labels, num_classes, seed)
-        summary["tolerance"] = metrics.tolerance(features, labels)
-        summary["inter_class_uniformity"] = metrics.inter_class_uniformity(features, labels)
+        summary["tolerance"] = metrics.tolerance(embeddings, labels)
+        summary["inter_class_uniformity"] = metrics.inter_class_uniformity(embeddings, labels)
     else:
         summary["skipped"].append("kNN, linear probe, tolerance and class histograms: the data has no labels")
     hist = metrics.similarity_histograms(view0, view1, labels, bins=100)
@@ -158,7 +170,8 @@ def evaluation_bundle(model: nn.Module, data: DataSplits, knn_k: int = 200, knn_
         embedded = TSNE(n_components=2, init="pca", random_state=seed, perplexity=min(30.0, (len(points) - 1) / 3),
                         ).fit_transform(features[points.to(device)].cpu().numpy())
         arrays["tsne"] = embedded.astype(np.float32)
-        arrays["tsne_labels"] = (evaluated.labels[points].numpy() if labelled else np.zeros(len(points))).astype(np.int16)
+        labels_shown = evaluated.labels[points].numpy() if labelled else np.zeros(len(points))
+        arrays["tsne_labels"] = labels_shown.astype(np.int16)
     return summary, arrays
 
 

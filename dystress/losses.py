@@ -150,7 +150,8 @@ def _check_embeddings(z0: Tensor, z1: Tensor, min_batch: int = 2) -> None:
     if z0.shape != z1.shape:
         raise ValueError(f"z0 and z1 must have the same shape (N, d); got {tuple(z0.shape)} and {tuple(z1.shape)}")
     if z0.shape[0] < min_batch:
-        raise ValueError(f"batch size N must be >= {min_batch} (a contrastive loss needs negatives); got N={z0.shape[0]}")
+        raise ValueError(f"batch size N must be >= {min_batch} (a contrastive loss needs negatives); "
+                         f"got N={z0.shape[0]}")
     if z0.shape[1] < 1:
         raise ValueError("embedding dimension d must be >= 1")
     if not (torch.isfinite(z0).all() and torch.isfinite(z1).all()):

@@ -145,17 +145,23 @@ def knn_accuracy(train_x: Tensor, train_y: Tensor, test_x: Tensor, test_y: Tenso
     return {"top1": 100 * hits[:, 0].float().mean().item(), "top5": 100 * hits.any(dim=1).float().mean().item()}
 
 
-def mean_per_class_accuracy(predictions: Tensor, labels: Tensor) -> float:
-    """Mean over the classes present in ``labels`` (N,) of the per-class accuracy of ``predictions`` (N,), in %."""
+def per_class_accuracy(predictions: Tensor, labels: Tensor, num_classes: int | None = None) -> Tensor:
+    """Accuracy (%) of each class 0..C-1 (NaN for a class absent from ``labels``), float64 (C,)."""
     if not isinstance(labels, Tensor) or labels.ndim != 1 or labels.numel() == 0:
         raise ValueError("labels must be a non-empty integer tensor of shape (N,)")
     labels = _labels("labels", labels, labels.shape[0])
     if not isinstance(predictions, Tensor) or predictions.shape != labels.shape:
         raise ValueError(f"predictions must be a tensor of shape {tuple(labels.shape)} like labels")
-    total = torch.bincount(labels).double()
-    correct = torch.bincount(labels[predictions.to(labels.device) == labels], minlength=total.shape[0]).double()
-    present = total > 0
-    return (100 * (correct[present] / total[present]).mean()).item()
+    size = max(int(labels.max()) + 1, num_classes or 0)
+    total = torch.bincount(labels, minlength=size).double()
+    correct = torch.bincount(labels[predictions.to(labels.device) == labels], minlength=size).double()
+    return 100 * correct / total
+
+
+def mean_per_class_accuracy(predictions: Tensor, labels: Tensor) -> float:
+    """Mean over the classes present in ``labels`` (N,) of the per-class accuracy of ``predictions`` (N,), in %."""
+    accuracy = per_class_accuracy(predictions, labels)
+    return accuracy[~accuracy.isnan()].mean().item()
 
 
 def positive_negative_similarities(anchors: Tensor, positives: Tensor, k: int = 10,

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -47,7 +46,8 @@ def projection_head(feature_dim: int, out_dim: int) -> nn.Module:
 
 
 class ContrastiveModel(nn.Module):
-    """Backbone + projection head; forward(x (N, 3, H, W)) -> (features (N, f), projections (N, out_dim)), normalised."""
+    """Backbone + projection head: forward(x (N, 3, H, W)) -> (features (N, f), projections (N, out_dim)),
+    both L2-normalised."""
 
     def __init__(self, backbone: nn.Module, feature_dim: int, out_dim: int = 128):
         super().__init__()
@@ -58,11 +58,6 @@ class ContrastiveModel(nn.Module):
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         h = self.backbone(x)
         return F.normalize(h, dim=1), F.normalize(self.head(h), dim=1)
-
-    @torch.no_grad()
-    def features(self, x: Tensor) -> Tensor:
-        """Normalised backbone features (no head), for evaluation."""
-        return F.normalize(self.backbone(x), dim=1)
 
 
 def build_model(name: str = "resnet18", out_dim: int = 128) -> ContrastiveModel:

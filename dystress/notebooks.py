@@ -63,11 +63,12 @@ def _strip_run_metadata(nb: nbformat.NotebookNode) -> None:
 
 
 def execute(source: Path, output: Path, parameters: dict | None = None, figure_dir: Path | None = None,
-            timeout: int = 1800, log_output: bool = False) -> nbformat.NotebookNode:
+            timeout: int = 7200, log_output: bool = False, environment: dict | None = None) -> nbformat.NotebookNode:
     """Run ``source`` with papermill and write the executed notebook to ``output`` atomically.
 
     parameters: values for the notebook's parameters cell (checked by the notebook itself);
-    figure_dir: where the notebook writes its figures (``$DYSTRESS_FIG_DIR``). The kernel runs in the
+    figure_dir: where the notebook writes its figures (``$DYSTRESS_FIG_DIR``); environment: variables set
+    (or, with value None, removed) for the kernel of this notebook only. The kernel runs in the
     source's folder. On error papermill's ``PapermillExecutionError`` (naming the failing cell) is
     raised and the notebook as far as it ran is kept as ``<output stem>.failed.ipynb``.
     """
@@ -75,9 +76,12 @@ def execute(source: Path, output: Path, parameters: dict | None = None, figure_d
 
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.stem}.partial.ipynb")
-    previous = os.environ.get("DYSTRESS_FIG_DIR")
+    changes = dict(environment or {})
     if figure_dir is not None:
-        os.environ["DYSTRESS_FIG_DIR"] = str(Path(figure_dir).resolve())
+        changes["DYSTRESS_FIG_DIR"] = str(Path(figure_dir).resolve())
+    previous = {name: os.environ.get(name) for name in changes}
+    for name, value in changes.items():
+        _set_environment(name, value)
     try:
         nb = papermill.execute_notebook(
             read_source(source), str(tmp), parameters=parameters or {}, kernel_name=KERNEL,
@@ -89,15 +93,19 @@ def execute(source: Path, output: Path, parameters: dict | None = None, figure_d
             os.replace(tmp, output.with_name(f"{output.stem}.failed.ipynb"))
         raise
     finally:
-        if figure_dir is not None:
-            if previous is None:
-                os.environ.pop("DYSTRESS_FIG_DIR", None)
-            else:
-                os.environ["DYSTRESS_FIG_DIR"] = previous
+        for name, value in previous.items():
+            _set_environment(name, value)
     _strip_run_metadata(nb)
     nbformat.write(nb, tmp)
     os.replace(tmp, output)
     return nb
+
+
+def _set_environment(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
 
 
 def render(source: Path, figure_dir: Path | None = None) -> Path:

@@ -72,5 +72,6 @@ def check_parameters(namespace: dict) -> dict:
                              f"got {value!r} ({type(value).__name__})")
         values[name] = value
     if "profile" in values and values["profile"] not in PROFILES:
-        raise ValueError(f"notebook parameter 'profile' must be one of {', '.join(PROFILES)}, got {values['profile']!r}")
+        raise ValueError(f"notebook parameter 'profile' must be one of {', '.join(PROFILES)}, "
+                         f"got {values['profile']!r}")
     return values

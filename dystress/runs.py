@@ -72,7 +72,8 @@ def device_description(device: str) -> str:
     dev = select_device(device)
     if dev.type == "cuda":
         return torch.cuda.get_device_name(dev)
-    return f"cpu ({platform.processor() or platform.machine()}, {os.cpu_count()} cores, {torch.get_num_threads()} threads)"
+    processor = platform.processor() or platform.machine()
+    return f"cpu ({processor}, {os.cpu_count()} cores, {torch.get_num_threads()} threads)"
 
 
 def manifest(config: TrainConfig, started: float, finished: float, history: list[dict]) -> dict:
@@ -91,6 +92,11 @@ def manifest(config: TrainConfig, started: float, finished: float, history: list
         "wall_seconds": round(finished - started, 1),
         "train_seconds": round(sum(r.get("train_seconds") or 0 for r in history), 1),
     }
+
+
+def write_manifest(folder: Path, config: TrainConfig, started: float, finished: float, history: list[dict]) -> None:
+    """manifest.json of a run: versions, git commit, device, start and end times, training seconds."""
+    _write_json(Path(folder) / "manifest.json", manifest(config, started, finished, history))
 
 
 def _write_json(path: Path, content: dict) -> None:
@@ -137,8 +143,7 @@ def compute_or_load(config: TrainConfig, data: DataSplits | None = None, force: 
         shutil.rmtree(folder)
     started = time.time()
     history = train(config, folder, data=data, progress=progress)
-    finished = time.time()
-    _write_json(folder / "manifest.json", manifest(config, started, finished, history))
+    write_manifest(folder, config, started, time.time(), history)
     evaluate_run(folder, data=data, max_points=max_points)
     return _load_result(folder, config, "computed")
 

@@ -68,8 +68,10 @@ class TemperatureProfile:
         check_temperature_range(self.tau_min, self.tau_max)
         if self.name == "shifted_cosine":
             if self.shift is None or self.scale is None:
-                raise ValueError("profile 'shifted_cosine' needs both shift and scale (DySTreSS*: shift=-0.4, scale=0.7)")
-            if isinstance(self.shift, bool) or not isinstance(self.shift, (int, float)) or not math.isfinite(self.shift):
+                raise ValueError("profile 'shifted_cosine' needs both shift and scale "
+                                 "(DySTreSS*: shift=-0.4, scale=0.7)")
+            if isinstance(self.shift, bool) or not isinstance(self.shift, (int, float)) \
+                    or not math.isfinite(self.shift):
                 raise ValueError(f"shift must be a finite number, got {self.shift!r}")
             _check_positive_finite("scale", self.scale)
         elif self.shift is not None or self.scale is not None:

@@ -31,13 +31,14 @@ from . import metrics
 from .augment import SimCLRAugment
 from .config import TrainConfig
 from .data import DataSplits, load_dataset
-from .evaluate import extract_features
+from .evaluate import encode
 from .losses import ContrastiveOutput, ISogCLRLoss, make_loss
 from .models import TwoViews, build_model
 from .temperature import TemperatureProfile, constant, kukleva_schedule
 
 COLUMNS = ("epoch", "loss", "lr", "temperature", "tau_pos_mean", "tau_pos_min", "tau_pos_max", "tau_neg_mean",
-           "tau_neg_min", "tau_neg_max", "knn_top1", "knn_top5", "train_seconds", "eval_seconds", "images_per_s")
+           "tau_neg_min", "tau_neg_max", "knn_top1", "knn_top5", "uniformity", "tolerance", "train_seconds",
+           "eval_seconds", "images_per_s")
 TIMING_COLUMNS = ("train_seconds", "eval_seconds", "images_per_s")
 
 
@@ -141,17 +142,16 @@ def build_optimizer(c: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
                 momentum=c.momentum or 0.9, weight_decay=c.weight_decay)
 
 
-def temperature_statistics(out: ContrastiveOutput) -> Tensor:
-    """[pos sum, pos count, pos min, pos max, neg sum, neg count, neg min, neg max] of the temperatures used."""
+def temperature_statistics(out: ContrastiveOutput) -> tuple[Tensor, Tensor, Tensor]:
+    """The temperatures a loss used: sums (positive sum, count, negative sum, count), lows and highs
+    (minimum, maximum of positives, of negatives); device tensors, no host synchronisation."""
     t = out.temperature.detach()
-    pos = t.gather(1, out.positive_index[:, None])
-    mask = out.negative_mask
-    inf = torch.tensor(math.inf, device=t.device, dtype=t.dtype)
-    return torch.stack([
-        pos.sum(), torch.tensor(float(pos.numel()), device=t.device, dtype=t.dtype), pos.min(), pos.max(),
-        torch.where(mask, t, 0).sum(), mask.sum().to(t.dtype), torch.where(mask, t, inf).min(),
-        torch.where(mask, t, -inf).max(),
-    ])
+    pos, mask = t.gather(1, out.positive_index[:, None]), out.negative_mask
+    sums = torch.stack([pos.sum(), torch.tensor(pos.numel(), device=t.device, dtype=t.dtype),
+                        torch.where(mask, t, 0).sum(), mask.sum().to(t.dtype)])
+    lows = torch.stack([pos.min(), torch.where(mask, t, math.inf).min()])
+    highs = torch.stack([pos.max(), torch.where(mask, t, -math.inf).max()])
+    return sums, lows, highs
 
 
 def contrastive_loss(views_model: nn.Module, key_model: nn.Module | None, loss_fn: nn.Module, v0: Tensor, v1: Tensor,
@@ -314,15 +314,16 @@ def train(config: TrainConfig, run_dir: str | Path, data: DataSplits | None = No
         model.train()
         t0 = time.perf_counter()
         permutation = torch.randperm(n_train, generator=order).to(device)
-        loss_sum = torch.zeros((), device=device)
-        stats = torch.tensor([0, 0, math.inf, -math.inf, 0, 0, math.inf, -math.inf], device=device)
+        loss_sum, tau_sums = torch.zeros((), device=device), torch.zeros(4, device=device)
+        tau_lows, tau_highs = torch.full((2,), math.inf, device=device), torch.full((2,), -math.inf, device=device)
         for step in range(steps):
             start = step * config.batch_size + rank * per_rank
             index = permutation[start : start + per_rank]
             batch = images[index]
             v0, v1 = augment(batch), augment(batch)
             if cuda and config.channels_last:
-                v0, v1 = v0.contiguous(memory_format=torch.channels_last), v1.contiguous(memory_format=torch.channels_last)
+                v0 = v0.contiguous(memory_format=torch.channels_last)
+                v1 = v1.contiguous(memory_format=torch.channels_last)
             out = contrastive_loss(views_model, key_model, loss_fn, v0, v1, index, autocast)
             optimizer.zero_grad(set_to_none=True)
             out.loss.backward()
@@ -330,10 +331,9 @@ def train(config: TrainConfig, run_dir: str | Path, data: DataSplits | None = No
             if key_model is not None:
                 momentum_update(key_model, model, config.moco_momentum)
             loss_sum += out.loss.detach()
-            s = temperature_statistics(out).to(stats.dtype)
-            stats = torch.stack([stats[0] + s[0], stats[1] + s[1], torch.minimum(stats[2], s[2]),
-                                 torch.maximum(stats[3], s[3]), stats[4] + s[4], stats[5] + s[5],
-                                 torch.minimum(stats[6], s[6]), torch.maximum(stats[7], s[7])])
+            sums, lows, highs = temperature_statistics(out)
+            tau_sums += sums
+            tau_lows, tau_highs = torch.minimum(tau_lows, lows), torch.maximum(tau_highs, highs)
             bar.update(1)
         if cuda:
             torch.cuda.synchronize(device)
@@ -345,12 +345,12 @@ def train(config: TrainConfig, run_dir: str | Path, data: DataSplits | None = No
                 if history and checkpoint_path.exists() else "no checkpoint was written"
             raise TrainingDiverged(f"non-finite loss ({mean_loss}) in epoch {epoch + 1}; {kept}. Lower the learning "
                                    f"rate or raise the temperature.")
-        stats = stats.tolist()
+        (pos_sum, pos_count, neg_sum, neg_count), lows, highs = tau_sums.tolist(), tau_lows.tolist(), tau_highs.tolist()
         row = {"epoch": epoch + 1, "loss": mean_loss, "lr": lr,
                "temperature": loss_fn.profile.tau_max if config.tau_schedule != "none" else None,
-               "tau_pos_mean": stats[0] / max(stats[1], 1), "tau_pos_min": stats[2], "tau_pos_max": stats[3],
-               "tau_neg_mean": stats[4] / stats[5] if stats[5] else None,
-               "tau_neg_min": stats[6] if stats[5] else None, "tau_neg_max": stats[7] if stats[5] else None,
+               "tau_pos_mean": pos_sum / pos_count, "tau_pos_min": lows[0], "tau_pos_max": highs[0],
+               "tau_neg_mean": neg_sum / neg_count if neg_count else None,
+               "tau_neg_min": lows[1] if neg_count else None, "tau_neg_max": highs[1] if neg_count else None,
                "knn_top1": None, "knn_top5": None, "train_seconds": train_seconds, "eval_seconds": 0.0,
                "images_per_s": steps * config.batch_size / train_seconds}
         if labelled and ((epoch + 1) % config.eval_every == 0 or epoch + 1 == config.epochs):
@@ -367,13 +367,15 @@ def train(config: TrainConfig, run_dir: str | Path, data: DataSplits | None = No
 
 def knn_monitor(model: nn.Module, images: Tensor, train_labels: Tensor, test_images: Tensor, test_labels: Tensor,
                 config: TrainConfig, num_classes: int, autocast: bool) -> dict:
-    """Weighted kNN of the test images against the training images (no augmentation), with its duration."""
+    """Weighted kNN of the test images against the training images on backbone features (no augmentation);
+    uniformity (of at most 5,000) and tolerance of the test projections; and how long that took."""
     t0 = time.perf_counter()
-    bank = extract_features(model, images, autocast=autocast)
-    queries = extract_features(model, test_images, autocast=autocast)
+    bank = encode(model, images, autocast=autocast)[0]
+    queries, embeddings = encode(model, test_images, autocast=autocast)
     knn = metrics.knn_accuracy(bank, train_labels, queries, test_labels, k=min(config.knn_k, len(images)),
                                t=config.knn_t, num_classes=num_classes)
-    return {"knn_top1": knn["top1"], "knn_top5": knn["top5"], "eval_seconds": time.perf_counter() - t0}
+    return {"knn_top1": knn["top1"], "knn_top5": knn["top5"], "uniformity": metrics.uniformity(embeddings[:5000]),
+            "tolerance": metrics.tolerance(embeddings, test_labels), "eval_seconds": time.perf_counter() - t0}
 
 
 def _save_checkpoint(path: Path, config: TrainConfig, model: nn.Module, key_model: nn.Module | None,
@@ -409,7 +411,7 @@ def load_model(run_dir: str | Path, device: str | torch.device = "cpu") -> tuple
 
 def _progress(total: int, enabled: bool):
     """A tqdm bar (quiet under TQDM_DISABLE=1) that is only updated on the host, never waited on."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # the text bar: works in terminals and notebooks alike, without widgets
 
     return tqdm(total=total, unit="step", dynamic_ncols=True, leave=False, mininterval=2.0,
                 **({} if enabled else {"disable": True}))

@@ -64,7 +64,8 @@ from dystress.synthetic import anchor_similarities
 use_style()
 NOTEBOOK = "01_gradient_analysis"
 s_pos, s_neg, same_class = anchor_similarities(num_negatives, dim=dim, kappa=kappa, seed=seed)
-print(f"positive similarity {s_pos.item():.3f}; {num_negatives} negatives, {int(same_class.sum())} of the anchor's class")
+print(f"positive similarity {s_pos.item():.3f}; {num_negatives} negatives, "
+      f"{int(same_class.sum())} of the anchor's class")
 print(f"negatives: mean {s_neg.mean().item():.3f}, same class {s_neg[same_class].mean().item():.3f}, "
       f"other classes {s_neg[~same_class].mean().item():.3f}")
 

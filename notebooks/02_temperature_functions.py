@@ -141,10 +141,10 @@ savefig(fig, NOTEBOOK, "penalty_dynamic_vs_constant")
 #
 # The official DySTreSS code computes $\tau$ from detached similarities, so the gradient is
 # $P_j/\tau(s_j)$ on a negative. If the gradient flows through $\tau(s)$ as well, it is
-# $P_j(\tau - s\tau')/\tau^2$. For the cosine profile $s\,\tau'(s) = \tfrac{\pi}{2}(\tau_{\max} - \tau_{\min})\,s\sin(\pi s) \ge 0$
-# on $[-1, 1]$, so the extra term always *reduces* the push, most for the similar negatives, where
-# $\tau$ rises fastest. The loss values are
-# identical; only the gradients differ (`DySTreSSLoss(detach_tau=False)`).
+# $P_j(\tau - s\tau')/\tau^2$. For the cosine profile
+# $s\,\tau'(s) = \tfrac{\pi}{2}(\tau_{\max} - \tau_{\min})\,s\sin(\pi s) \ge 0$ on $[-1, 1]$, so the
+# extra term always *reduces* the push, most for the similar negatives, where $\tau$ rises fastest. The
+# loss values are identical; only the gradients differ (`DySTreSSLoss(detach_tau=False)`).
 
 # %% tags=["nbval-check-output"]
 cosine = profiles["cosine (DySTreSS)"]

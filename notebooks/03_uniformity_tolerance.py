@@ -47,7 +47,6 @@ params = check_parameters(globals())
 
 # %%
 import matplotlib.pyplot as plt
-import numpy as np
 
 from dystress import metrics
 from dystress.figures import savefig, use_style

@@ -75,6 +75,14 @@ def test_jitter_applies_operations_in_each_images_own_order():
         assert torch.allclose(out[i : i + 1], expected, atol=1e-5)
 
 
+def test_gathered_and_masked_jitter_are_identical():
+    x = as_float(images(16, seed=5))
+    p = SimCLRAugment().sample(16, 32, 32, generator=torch.Generator().manual_seed(3))
+    assert p.jitter.any() and not p.jitter.all()
+    augment = SimCLRAugment()
+    assert torch.equal(augment.color(x, p, gather=True), augment.color(x, p, gather=False))
+
+
 def test_pil_pipeline_agrees_within_rounding():
     """With the same parameters, the float pipeline and torchvision's PIL path differ by about 1/255."""
     img = images(1, seed=4)[0]

@@ -8,6 +8,7 @@ from dystress import cli
 @pytest.fixture(autouse=True)
 def private_folders(tmp_path, monkeypatch):
     monkeypatch.setenv("DYSTRESS_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("DYSTRESS_RESULTS", str(tmp_path / "results"))
     monkeypatch.setenv("DYSTRESS_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("TQDM_DISABLE", "1")
 
@@ -31,6 +32,9 @@ def test_train_prints_the_untrained_and_trained_knn_then_evaluate(tmp_path, caps
     assert config["tau_max"] == 0.3 and config["detach_tau"] is False
     assert cli.main(["evaluate", str(run), "--max-points", "50"]) == 0
     assert '"knn"' in capsys.readouterr().out and (run / "bundle.npz").exists()
+    assert cli.main(["publish", str(run)]) == 0
+    published = sorted(p.name for p in (tmp_path / "results" / "run").iterdir())
+    assert published == ["bundle.json", "bundle.npz", "config.json", "manifest.json", "metrics.csv"]
 
 
 def test_train_rejects_bad_values_with_a_message(tmp_path, capsys):

@@ -30,8 +30,9 @@ def test_long_tail_knn_by_hand():
     train_y = torch.tensor([0, 0, 1])
     test_x = torch.tensor([[1.0, 0.05], [0.1, 1.0], [0.2, 1.0], [1.0, 0.0]])
     test_y = torch.tensor([0, 1, 1, 1])
-    out = evaluate.long_tail_knn(train_x, train_y, test_x, test_y)
+    out, arrays = evaluate.long_tail_knn(train_x, train_y, test_x, test_y)
     assert out["knn1_mean_class"] == pytest.approx(100 * (1 + 2 / 3) / 2)
+    assert arrays["knn1_per_class"].tolist() == pytest.approx([100.0, 200 / 3])
 
 
 def test_bundle_is_small_complete_and_json_ready(digits, tmp_path):

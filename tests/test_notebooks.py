@@ -1,6 +1,10 @@
 """The notebook series: structure, sync with the committed copies, and end-to-end papermill runs."""
 
+import ast
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import jupytext
@@ -9,6 +13,8 @@ import papermill
 import pytest
 
 from dystress import cli, notebooks
+
+from .conftest import write_images
 
 SOURCES = notebooks.list_notebooks()
 IDS = [s.stem for s in SOURCES]
@@ -29,6 +35,8 @@ def test_one_typed_parameters_cell_followed_by_the_check(source):
     tagged = [i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1
     parameters = papermill.inspect_notebook(notebooks.read_source(source))
+    annotated = [node.target.id for node in ast.parse(cells[tagged[0]].source).body if isinstance(node, ast.AnnAssign)]
+    assert list(parameters) == annotated, "papermill must parse every parameter line (no '=' in comments)"
     assert "profile" in parameters
     for name, spec in parameters.items():
         assert spec["inferred_type_name"] != "None", f"{name} has no type annotation"
@@ -48,15 +56,61 @@ def test_committed_notebook_matches_its_source(source):
     assert executed.metadata.kernelspec.name == "python3"
 
 
+@pytest.fixture
+def private_folders(tmp_path, monkeypatch):
+    """Runs, results and data folders of the test's own: everything is computed from scratch."""
+    for name, folder in (("DYSTRESS_RUNS", "runs"), ("DYSTRESS_RESULTS", "results"), ("DYSTRESS_DATA", "data"),
+                         ("DYSTRESS_CACHE", "cache")):
+        monkeypatch.setenv(name, str(tmp_path / folder))
+    return tmp_path
+
+
 @pytest.mark.notebooks
-@pytest.mark.parametrize("source", SOURCES, ids=IDS)
-def test_notebook_runs_under_papermill_with_the_smoke_profile(source, tmp_path):
-    nb = notebooks.execute(source, tmp_path / f"{source.stem}.ipynb", {"profile": "smoke"},
-                           figure_dir=tmp_path / "figures")
-    assert any(o.output_type == "display_data" for c in code_cells(nb) for o in c.outputs)
-    figures = sorted((tmp_path / "figures" / source.stem).glob("*.png"))
-    assert figures, "the notebook wrote no figure files"
-    assert all(f.stat().st_size > 10_000 for f in figures)
+def test_main_job_runs_the_whole_series_from_scratch(private_folders, capsys):
+    out = private_folders / "out"
+    assert cli.main(["run", "--out", str(out)]) == 0
+    for source in SOURCES:
+        executed = nbformat.read(out / f"{source.stem}.ipynb", as_version=4)
+        assert any(o.output_type == "display_data" for c in code_cells(executed) for o in c.outputs)
+        figures = sorted((out / "figures" / source.stem).glob("*.png"))
+        assert figures and all(f.stat().st_size > 5_000 for f in figures), source.stem
+    rows = json.loads((out / "summary.json").read_text())
+    assert {r["notebook"] for r in rows} == {s.stem for s in SOURCES[3:]}
+    assert all(r["source"] in ("computed", "runs") for r in rows)
+    smoke_04 = [r for r in rows if r["notebook"] == "04_pretraining"]
+    assert [r["run"] for r in smoke_04] == ["SimCLR", "DySTreSS", "MACL", "DCL", "Hard", "Kukleva"]
+    assert all(r["knn_top1"] > 50 for r in smoke_04)  # digits, 5 epochs: far above chance (10 %)
+    assert "| 04_pretraining | DySTreSS | digits |" in (out / "summary.md").read_text()
+    assert len(list((out / "06_children").glob("04_pretraining-*.ipynb"))) == 7  # 2 of 9 points shared with 04
+    print(capsys.readouterr().out)
+
+
+def test_papermill_cli_sets_parameters_and_rejects_unknown_ones(private_folders):
+    committed = SOURCES[3].with_suffix(".ipynb")
+    assert committed.name == "04_pretraining.ipynb"
+    env = os.environ | {"DYSTRESS_SUMMARY_DIR": str(private_folders / "summary"), "TQDM_DISABLE": "1"}
+    base = [sys.executable, "-m", "papermill", str(committed), str(private_folders / "out.ipynb"), "-k", "python3",
+            "--cwd", str(committed.parent), "-p", "profile", "smoke"]
+    ok = subprocess.run(base + ["-p", "tau_max", "0.3", "-y", "methods: [DySTreSS]"], env=env, capture_output=True,
+                        text=True)
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    (row,) = json.loads((private_folders / "summary" / "04_pretraining.json").read_text())
+    assert row["temperature"] == "cosine [0.07, 0.3]" and row["source"] == "computed"
+    bad = subprocess.run(base + ["-p", "tau_maxx", "0.3"], env=env, capture_output=True, text=True)
+    assert bad.returncode != 0 and "unknown notebook parameter 'tau_maxx'" in bad.stderr
+
+
+@pytest.mark.parametrize("labelled", [True, False], ids=["labelled", "unlabelled"])
+def test_your_dataset_notebook_on_a_new_folder(labelled, private_folders):
+    folder = private_folders / "pictures"
+    for k in range(3 if labelled else 1):
+        write_images(folder / f"kind{k}" if labelled else folder, 40 if labelled else 80, seed=k, bias=60 * k)
+    nb = notebooks.execute(SOURCES[7], private_folders / "08.ipynb", {"data_dir": str(folder), "epochs": 2},
+                           figure_dir=private_folders / "figures")
+    text = json.dumps([c.outputs for c in code_cells(nb)])
+    assert ("3 classes" in text) == labelled
+    assert ("has no labels" in text) != labelled
+    assert (private_folders / "figures" / "08_your_dataset" / "analysis.png").exists()
 
 
 def test_misspelt_parameter_fails_naming_it(tmp_path):

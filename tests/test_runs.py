@@ -3,7 +3,6 @@ import json
 import pytest
 
 from dystress import runs
-from dystress import train as train_module
 from dystress.config import resolve
 
 
@@ -31,8 +30,13 @@ def test_compute_then_load_without_retraining(tmp_path, monkeypatch):
     assert again.history == first.history
 
 
-def test_execution_settings_do_not_change_the_run(tmp_path):
-    assert tiny().run_hash() == tiny(device="cpu", compile=True, amp=False).run_hash()
+def test_execution_settings_do_not_change_the_run(tmp_path, monkeypatch):
+    assert tiny().run_hash() == tiny(device="cpu", compile=True, amp=False, data_dir="/elsewhere").run_hash()
+    monkeypatch.setenv("DYSTRESS_DATA", str(tmp_path / "a"))
+    inside = tiny(dataset="folder", data_dir=str(tmp_path / "a" / "pictures")).run_hash()
+    monkeypatch.setenv("DYSTRESS_DATA", str(tmp_path / "b"))
+    assert tiny(dataset="folder", data_dir=str(tmp_path / "b" / "pictures")).run_hash() == inside
+    assert tiny(dataset="folder", data_dir=str(tmp_path / "c")).run_hash() != inside
     assert tiny().run_hash() != tiny(tau_max=0.3).run_hash()
     assert runs.run_name(tiny()).startswith("dystress-")
 

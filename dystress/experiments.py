@@ -1,0 +1,157 @@
+"""The experiments of notebooks 04-08: their configurations per profile, and the runner's summary rows.
+
+Every notebook states its experiment through a few parameters (profile, dataset, epochs, temperatures);
+the functions here turn them into validated ``TrainConfig`` objects, so that the notebooks, the sweep
+and the command line agree on what a name means:
+
+    SimCLR     NT-Xent with the constant ``temperature``
+    DySTreSS   the cosine profile tau(s) in [tau_min, tau_max]
+    MACL       alignment-adaptive temperature with tau_0 = ``temperature``, alpha 0.5, A_0 0
+    DCL        decoupled loss with the constant ``temperature``
+    Hard       Wang & Liu's hard loss, the 8.19 % hardest negatives, constant ``temperature``
+    Kukleva    NT-Xent with the cosine epoch schedule tau in [0.1, 1.0], five periods over the run
+               (Kukleva et al. use period 400 for 2,000 epochs)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from .config import TrainConfig, resolve
+from .params import PROFILES
+
+METHODS = ("SimCLR", "DySTreSS", "MACL", "DCL", "Hard", "Kukleva")
+
+# what a profile means for the notebooks (on top of dystress.config's training profiles)
+NOTEBOOK_DEFAULTS = {
+    "smoke": {"dataset": "digits", "epochs": 5, "methods": METHODS, "long_tail": "digits-lt",
+              "imbalance_ratio": 0.1},
+    "small": {"dataset": "cifar10", "epochs": 20, "methods": METHODS, "long_tail": "cifar10-lt",
+              "imbalance_ratio": 0.1},
+    "paper": {"dataset": "cifar10", "epochs": 200, "methods": ("SimCLR", "DySTreSS"), "long_tail": "cifar10-lt",
+              "imbalance_ratio": 0.01},
+}
+
+
+def _check_profile(profile: str) -> None:
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {', '.join(PROFILES)}; got {profile!r}")
+
+
+def base_config(profile: str, dataset: str = "", data_dir: str = "", epochs: int = 0, seed: int = 0,
+                **overrides) -> TrainConfig:
+    """The profile's training configuration for a notebook ("" and 0 mean: the profile's choice)."""
+    _check_profile(profile)
+    defaults = NOTEBOOK_DEFAULTS[profile]
+    settings = {"dataset": dataset or defaults["dataset"], "epochs": epochs or defaults["epochs"], "seed": seed}
+    if data_dir:
+        settings["data_dir"] = data_dir
+    if settings["dataset"] == "folder":
+        settings["subset_per_class"] = 0  # a user's folder: all of it
+    return resolve(profile, **(settings | overrides))
+
+
+def method_config(base: TrainConfig, method: str, temperature: float = 0.2, tau_min: float = 0.07,
+                  tau_max: float = 0.2) -> TrainConfig:
+    """One of ``METHODS`` on top of ``base`` (same data, model, optimiser and epochs)."""
+    if method == "SimCLR":
+        return base.replace(loss="ntxent", temperature=temperature)
+    if method == "DySTreSS":
+        return base.replace(loss="dystress", tau_min=tau_min, tau_max=tau_max)
+    if method == "MACL":
+        return base.replace(loss="macl", temperature=temperature)
+    if method == "DCL":
+        return base.replace(loss="dcl", temperature=temperature)
+    if method == "Hard":
+        return base.replace(loss="hard", temperature=temperature)
+    if method == "Kukleva":
+        return base.replace(loss="ntxent", tau_schedule="kukleva", schedule_t_max=max(1, base.epochs // 10))
+    raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+
+
+def method_configs(profile: str, methods: list[str] | None = None, temperature: float = 0.2, tau_min: float = 0.07,
+                   tau_max: float = 0.2, **base_arguments) -> dict[str, TrainConfig]:
+    """{method: config} for the comparison of notebooks 04/05 (``methods`` None: the profile's list)."""
+    base = base_config(profile, **base_arguments)
+    chosen = list(methods) if methods else list(NOTEBOOK_DEFAULTS[profile]["methods"])
+    unknown = [m for m in chosen if m not in METHODS]
+    if unknown:
+        raise ValueError(f"methods must be among {', '.join(METHODS)}; got {', '.join(unknown)}")
+    return {m: method_config(base, m, temperature, tau_min, tau_max) for m in chosen}
+
+
+def sweep_points(profile: str, taus: list[float], tau_mins: list[float], tau_maxs: list[float], dataset: str = "",
+                 data_dir: str = "", epochs: int = 0, seed: int = 0) -> list[dict]:
+    """The grid of notebook 06: SimCLR at each constant tau, DySTreSS at each (tau_min <= tau_max) pair.
+
+    Each point: {"label", "method", "temperature" or "tau_min"/"tau_max", "config", "parameters"}, where
+    ``parameters`` are the values that make notebook 04 compute exactly ``config``.
+    """
+    common = {"profile": profile, "dataset": dataset, "data_dir": data_dir, "epochs": epochs, "seed": seed}
+    points = []
+    for tau in taus:
+        config = method_configs(profile, ["SimCLR"], temperature=tau, dataset=dataset, data_dir=data_dir,
+                                epochs=epochs, seed=seed)["SimCLR"]
+        points.append({"label": f"SimCLR-tau{tau:g}", "method": "SimCLR", "temperature": tau, "config": config,
+                       "parameters": common | {"methods": ["SimCLR"], "temperature": tau}})
+    for lo in tau_mins:
+        for hi in tau_maxs:
+            if lo > hi:
+                continue
+            config = method_configs(profile, ["DySTreSS"], tau_min=lo, tau_max=hi, dataset=dataset,
+                                    data_dir=data_dir, epochs=epochs, seed=seed)["DySTreSS"]
+            points.append({"label": f"DySTreSS-{lo:g}-{hi:g}", "method": "DySTreSS", "tau_min": lo, "tau_max": hi,
+                           "config": config,
+                           "parameters": common | {"methods": ["DySTreSS"], "tau_min": lo, "tau_max": hi}})
+    return points
+
+
+def long_tail_configs(profile: str, dataset: str = "", imbalance_ratio: float = 0.0, tau_min: float = 0.07,
+                      tau_max: float = 0.2, temperature: float = 0.2, **base_arguments) -> dict[str, TrainConfig]:
+    """SimCLR, DySTreSS and the Kukleva schedule on the profile's long-tailed dataset (notebook 07)."""
+    _check_profile(profile)
+    defaults = NOTEBOOK_DEFAULTS[profile]
+    base = base_config(profile, dataset=dataset or defaults["long_tail"],
+                       imbalance_ratio=imbalance_ratio or defaults["imbalance_ratio"], **base_arguments)
+    return {m: method_config(base, m, temperature, tau_min, tau_max) for m in ("SimCLR", "DySTreSS", "Kukleva")}
+
+
+def describe_temperature(c: TrainConfig) -> str:
+    """The temperature a configuration trains with, in a few words."""
+    if c.tau_schedule == "kukleva":
+        return f"schedule [{c.schedule_tau_min:g}, {c.schedule_tau_max:g}]"
+    if c.loss == "dystress" or c.dynamic_tau:
+        return f"{c.tau_profile} [{c.tau_min:g}, {c.tau_max:g}]"
+    if c.loss == "isogclr":
+        return f"learned [{c.isogclr_tau_min:g}, {c.isogclr_tau_max:g}]"
+    return f"{'tau_0 ' if c.loss == 'macl' else ''}{c.temperature:g}"
+
+
+def summary_row(notebook: str, label: str, result) -> dict:
+    """One row of the runner's summary table from a ``runs.RunResult``."""
+    s, c = result.summary, result.config
+    final = [r for r in result.history if r.get("loss") is not None]
+    return {
+        "notebook": notebook, "run": label, "dataset": c.dataset, "model": c.model, "loss": c.loss,
+        "temperature": describe_temperature(c), "epochs": c.epochs, "knn_top1": s.get("knn", {}).get("top1"),
+        "linear_top1": s.get("linear", {}).get("top1"),
+        "knn10_mean_class": s.get("long_tail", {}).get("knn10_mean_class"),
+        "neg_uniformity": -s["uniformity"], "tolerance": s.get("tolerance"),
+        "final_loss": final[-1]["loss"] if final else None, "source": result.source,
+        "device": result.manifest.get("device"), "train_seconds": result.manifest.get("train_seconds"),
+    }
+
+
+def record_summary(notebook: str, rows: list[dict]) -> Path | None:
+    """Write the notebook's rows to ``$DYSTRESS_SUMMARY_DIR/<notebook>.json`` (set by ``dystress run``)."""
+    folder = os.environ.get("DYSTRESS_SUMMARY_DIR")
+    if not folder:
+        return None
+    path = Path(folder) / f"{notebook}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(rows, indent=2))
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,169 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 05 · Evaluation: what the temperature did to the representation
+#
+# The runs of notebook 04 (same parameters, same hashes: loaded, not retrained) are evaluated the ways the
+# paper and Wang & Liu do:
+#
+# 1. **accuracy**: weighted kNN ($k = 200$, $t = 0.1$), kNN@1 / kNN@10 mean per-class accuracy, and a
+#    linear probe on frozen features;
+# 2. **global structure**: uniformity, and inter-class uniformity (how evenly the classes spread);
+# 3. **local structure**: tolerance, and the similarity of each image's two augmented views (true
+#    positives) against same-class (false negatives) and other-class (true negatives) pairs, with the
+#    earth mover's distance between those distributions, as DySTreSS analyses it;
+# 4. Wang & Liu's Fig. 8: the positive similarity against the 10 most similar negatives;
+# 5. a t-SNE of the test features, and how kNN accuracy, uniformity and tolerance evolve during training.
+#
+# All of it comes from each run's evaluation bundle (`dystress.evaluate.evaluation_bundle`), computed once
+# on the test set with backbone features.
+
+# %% tags=["parameters"]
+profile: str = "small"  # smoke | small | paper
+dataset: str = ""  # empty: the profile's dataset
+data_dir: str = ""  # where the dataset is (empty: $DYSTRESS_DATA or data/)
+epochs: int = 0  # 0: the profile's number of epochs
+methods: list[str] = ["SimCLR", "DySTreSS"]  # the runs compared (names of notebook 04)
+temperature: float = 0.2  # SimCLR's constant temperature
+tau_min: float = 0.07  # DySTreSS lower temperature
+tau_max: float = 0.2  # DySTreSS upper temperature
+seed: int = 0  # seed of the runs
+force: bool = False  # retrain even when a stored result exists
+
+# %%
+from dystress.params import check_parameters
+
+params = check_parameters(globals())
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+
+from dystress import experiments, published, runs
+from dystress.figures import savefig, use_style
+
+use_style()
+NOTEBOOK = "05_evaluation"
+configs = experiments.method_configs(profile, methods, temperature, tau_min, tau_max, dataset=dataset,
+                                     data_dir=data_dir, epochs=epochs, seed=seed)
+results = {name: runs.compute_or_load(config, force=force) for name, config in configs.items()}
+for name, result in results.items():
+    print(f"{name:<9} {result.source:<9} {result.folder.name}: {result.summary['num_points']} test points")
+
+# %% [markdown]
+# ## 1-3. Accuracy, global and local structure
+
+# %% tags=["nbval-check-output"]
+print(f"{'':<26}" + "".join(f"{name:>12}" for name in results))
+lines = {
+    "kNN top-1 (k=200)": lambda s: s["knn"]["top1"],
+    "kNN top-5": lambda s: s["knn"]["top5"],
+    "kNN@1 mean per class": lambda s: s["long_tail"]["knn1_mean_class"],
+    "kNN@10 mean per class": lambda s: s["long_tail"]["knn10_mean_class"],
+    "linear top-1": lambda s: s["linear"]["top1"],
+    "-uniformity": lambda s: -s["uniformity"],
+    "-inter-class uniformity": lambda s: -s["inter_class_uniformity"],
+    "tolerance": lambda s: s["tolerance"],
+    "alignment of two views": lambda s: s["alignment"],
+    "EMD positives / same class": lambda s: s["emd"]["same_instance_vs_same_class"],
+    "EMD same / other class": lambda s: s["emd"]["same_class_vs_other_class"],
+}
+for label, get in lines.items():
+    print(f"{label:<26}" + "".join(f"{get(r.summary):>12.3f}" for r in results.values()))
+experiments.record_summary(NOTEBOOK, [experiments.summary_row(NOTEBOOK, n, r) for n, r in results.items()])
+
+# %% [markdown]
+# ### Similarity distributions of the three kinds of pairs
+#
+# Each image's two augmented views (true positives), pairs of different images of the same class (false
+# negatives of the contrastive loss) and pairs of different classes (true negatives). A representation with
+# good local structure keeps false negatives closer than true negatives, i.e. a large EMD between the last
+# two; a uniform one pushes both towards 0.
+
+# %%
+fig, axes = plt.subplots(1, len(results), figsize=(6 * len(results), 3.6), squeeze=False)
+for ax, (name, result) in zip(axes[0], results.items()):
+    edges = result.arrays["hist_edges"]
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    for key, label in (("same_instance", "two views (TP)"), ("same_class", "same class (FN)"),
+                       ("other_class", "other class (TN)")):
+        counts = result.arrays[f"hist_{key}"]
+        ax.plot(centres, counts / counts.sum() / (edges[1] - edges[0]), label=label)
+    ax.set(xlabel="cosine similarity", ylabel="density", title=name)
+    ax.legend(fontsize=8)
+savefig(fig, NOTEBOOK, "similarity_histograms")
+
+# %% [markdown]
+# ## 4. Positive against the nearest negatives (Wang & Liu, Fig. 8)
+#
+# For 40 test images: the similarity of the two views (dot) and of the 10 most similar other images
+# (crosses). A small temperature pushes the nearest negatives far below the positive; a large one leaves
+# them close, which is where semantically similar images live.
+
+# %%
+fig, axes = plt.subplots(1, len(results), figsize=(6 * len(results), 3.4), squeeze=False, sharey=True)
+for ax, (name, result) in zip(axes[0], results.items()):
+    positive, negatives = result.arrays["positive_similarity"][:40], result.arrays["top_negative_similarity"][:40]
+    index = np.arange(len(positive))
+    ax.scatter(np.repeat(index, negatives.shape[1]), negatives.ravel(), marker="x", s=10, color="C3",
+               label="10 nearest negatives")
+    ax.scatter(index, positive, s=18, color="C0", label="positive")
+    ax.set(xlabel="test image", ylabel="cosine similarity", title=name)
+    ax.legend(fontsize=8)
+savefig(fig, NOTEBOOK, "positive_vs_negatives")
+
+# %% tags=["nbval-check-output"]
+for name, result in results.items():
+    p = result.summary["positive_vs_top10"]
+    print(f"{name:<9} positive {p['positive_mean']:.3f}   nearest negative {p['top1_negative_mean']:.3f}   "
+          f"mean of the 10 nearest {p['top10_negative_mean']:.3f}")
+
+# %% [markdown]
+# ## 5. t-SNE of the test features, and the evolution during training
+
+# %%
+fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 4.6), squeeze=False)
+for ax, (name, result) in zip(axes[0], results.items()):
+    xy, labels = result.arrays["tsne"], result.arrays["tsne_labels"]
+    ax.scatter(xy[:, 0], xy[:, 1], c=labels, cmap="tab10", s=4)
+    ax.set(title=f"{name}: t-SNE of {len(xy)} test points", xticks=[], yticks=[])
+savefig(fig, NOTEBOOK, "tsne")
+
+# %%
+fig, axes = plt.subplots(1, 3, figsize=(14, 3.6))
+for name, result in results.items():
+    evaluated = [r for r in result.history if r["knn_top1"] is not None]
+    epoch = [r["epoch"] for r in evaluated]
+    axes[0].plot(epoch, [r["knn_top1"] for r in evaluated], "o-", label=name)
+    axes[1].plot(epoch, [-r["uniformity"] for r in evaluated], "o-", label=name)
+    axes[2].plot(epoch, [r["tolerance"] for r in evaluated], "o-", label=name)
+for ax, title in zip(axes, ("kNN top-1 (%)", "-uniformity (global)", "tolerance (local)")):
+    ax.set(xlabel="epoch", title=title)
+axes[0].legend()
+savefig(fig, NOTEBOOK, "evolution")
+
+# %% [markdown]
+# ## Published, for orientation
+#
+# Wang & Liu, Table 1 (CIFAR-10, ResNet-18, 200 epochs, read in the paper): as $\tau$ grows, $-\mathcal{U}$
+# falls and tolerance rises, and accuracy is highest in between.
+
+# %%
+table = published.WANG_LIU["CIFAR-10"]
+print("tau            " + "".join(f"{t:>8}" for t in published.WANG_LIU_TAUS))
+for key in ("acc", "neg_uniformity", "tolerance"):
+    print(f"{key:<15}" + "".join(f"{v:>8}" for v in table[key]["contrastive"]))
+for row in published.DYSTRESS[:2]:
+    print(f"DySTreSS paper, {row['setting']} ({row['source']}): SimCLR {row['SimCLR']}, DySTreSS {row['DySTreSS']}")

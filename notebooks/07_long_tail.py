@@ -1,0 +1,101 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 07 · Long-tailed data: SimCLR, DySTreSS and the Kukleva schedule
+#
+# On long-tailed data most negatives of a tail-class image come from head classes, and instance
+# discrimination and group-wise (class) discrimination compete. Kukleva et al. (ICLR 2023) answer with a
+# temperature that oscillates over the epochs between $\tau_{\min}$ = 0.1 and $\tau_{\max}$ = 1.0;
+# DySTreSS with a temperature that depends on each pair's similarity. The training set has an exponential
+# profile, $n_c = \lfloor n_{\max} r^{c/(C-1)} \rfloor$, the test set stays balanced, and the metric is
+# the mean per-class accuracy of kNN@1 and kNN@10, which gives every class the same weight.
+
+# %% tags=["parameters"]
+profile: str = "small"  # smoke | small | paper
+dataset: str = ""  # empty: the profile's long-tailed set (smoke: digits-lt; small, paper: cifar10-lt)
+data_dir: str = ""  # where the dataset is (empty: $DYSTRESS_DATA or data/)
+imbalance_ratio: float = 0.0  # n_min / n_max (0: the profile's: smoke, small 0.1; paper 0.01)
+epochs: int = 0  # 0: the profile's number of epochs
+temperature: float = 0.2  # SimCLR's constant temperature
+tau_min: float = 0.07  # DySTreSS lower temperature
+tau_max: float = 0.2  # DySTreSS upper temperature
+seed: int = 0  # seed of the runs and of the long-tail subset
+force: bool = False  # retrain even when a stored result exists
+
+# %%
+from dystress.params import check_parameters
+
+params = check_parameters(globals())
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+
+from dystress import experiments, published, runs
+from dystress.figures import savefig, use_style
+
+use_style()
+NOTEBOOK = "07_long_tail"
+configs = experiments.long_tail_configs(profile, dataset, imbalance_ratio, tau_min, tau_max, temperature,
+                                        data_dir=data_dir, epochs=epochs, seed=seed)
+results = {name: runs.compute_or_load(config, force=force) for name, config in configs.items()}
+base = configs["SimCLR"]
+print(f"{base.dataset}, imbalance ratio {base.imbalance_ratio}, {base.model}, {base.epochs} epochs")
+
+# %% [markdown]
+# ## Training set and per-class accuracy
+
+# %% tags=["nbval-check-output"]
+counts = next(iter(results.values())).arrays["train_class_counts"]
+print(f"training images per class: {counts.tolist()} ({counts.sum()} in all)")
+print(f"{'method':<10}{'kNN@1 mean/class':>18}{'kNN@10 mean/class':>19}{'kNN top-1':>11}")
+for name, result in results.items():
+    lt = result.summary["long_tail"]
+    print(f"{name:<10}{lt['knn1_mean_class']:>18.2f}{lt['knn10_mean_class']:>19.2f}{result.summary['knn']['top1']:>11.2f}")
+experiments.record_summary(NOTEBOOK, [experiments.summary_row(NOTEBOOK, n, r) for n, r in results.items()])
+
+# %%
+fig, (left, right) = plt.subplots(1, 2, figsize=(12, 3.6))
+classes = np.arange(len(counts))
+left.bar(classes, counts, color="grey")
+left.set(xlabel="class (head -> tail)", ylabel="training images", title="Long-tailed training set")
+width = 0.8 / len(results)
+for k, (name, result) in enumerate(results.items()):
+    right.bar(classes + (k - (len(results) - 1) / 2) * width, result.arrays["knn10_per_class"], width, label=name)
+right.set(xlabel="class (head -> tail)", ylabel="kNN@10 accuracy (%)", title="Per-class accuracy")
+right.legend(fontsize=8)
+savefig(fig, NOTEBOOK, "per_class")
+
+# %% [markdown]
+# The temperatures used: the Kukleva schedule sweeps its whole range five times over the run; DySTreSS
+# keeps the range $[\tau_{\min}, \tau_{\max}]$ inside every batch.
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 3.4))
+for name, result in results.items():
+    trained = [r for r in result.history if r["loss"] is not None]
+    ax.plot([r["epoch"] for r in trained], [r["tau_neg_mean"] for r in trained], label=f"{name}: negatives")
+    ax.plot([r["epoch"] for r in trained], [r["tau_pos_mean"] for r in trained], "--", label=f"{name}: positives")
+ax.set(xlabel="epoch", ylabel="mean tau", title="Temperatures during training")
+ax.legend(fontsize=7, ncol=3)
+savefig(fig, NOTEBOOK, "temperatures")
+
+# %% [markdown]
+# Published (DySTreSS paper, 2,000 epochs; *secondary*: quoted from summaries of the paper): mean per-class
+# kNN accuracy, Kukleva schedule against DySTreSS.
+
+# %%
+for row in published.DYSTRESS_LONG_TAIL:
+    print(f"{row['setting']} ({row['source']}): Kukleva {row['Kukleva']}, DySTreSS {row['DySTreSS']}")

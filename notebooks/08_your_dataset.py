@@ -1,0 +1,115 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 08 · Your dataset
+#
+# Point `data_dir` at a folder of images and the same pipeline runs on it: SimCLR and DySTreSS
+# pretraining with one recipe, then the evaluation of notebook 05.
+#
+# * `data_dir/<class>/<image>`: labelled; a seeded, stratified 20 % is held out for testing
+#   (or use `data_dir/train/<class>/...` and `data_dir/test/<class>/...`);
+# * `data_dir/<image>`: unlabelled; everything that needs labels (kNN, linear probe, tolerance,
+#   class-conditional similarities) is skipped and the label-free analyses remain.
+#
+# Images of any format PIL reads are resized to `image_size` and decoded once (cached). With no
+# `data_dir`, this notebook writes scikit-learn's digits as an image folder and uses that.
+#
+# ```bash
+# dystress run --only 08 -p data_dir=/path/to/images -p profile=small
+# ```
+
+# %% tags=["parameters"]
+profile: str = "smoke"  # smoke | small | paper: the training recipe (model, epochs, optimiser)
+data_dir: str = ""  # your image folder (empty: the digits written out as a demonstration folder)
+unlabelled: bool = False  # demonstration folder only: write it without class folders
+image_size: int = 32  # images are resized to image_size x image_size
+epochs: int = 0  # 0: the profile's number of epochs
+methods: list[str] = ["SimCLR", "DySTreSS"]  # methods compared (names of notebook 04)
+temperature: float = 0.2  # SimCLR's constant temperature
+tau_min: float = 0.07  # DySTreSS lower temperature
+tau_max: float = 0.2  # DySTreSS upper temperature
+seed: int = 0  # seed of the split and the runs
+force: bool = False  # retrain even when a stored result exists
+
+# %%
+from dystress.params import check_parameters
+
+params = check_parameters(globals())
+
+# %%
+import matplotlib.pyplot as plt
+
+from dystress import data, experiments, runs
+from dystress.figures import savefig, use_style
+
+use_style()
+NOTEBOOK = "08_your_dataset"
+folder = data_dir
+if not folder:
+    name = "digits-flat" if unlabelled else "digits-folder"
+    folder = str(data.export_image_folder(data.load_dataset("digits").train, data.default_data_dir() / "examples" /
+                                          name, labelled=not unlabelled))
+splits = data.load_dataset("folder", folder, image_size=image_size, seed=seed)
+labelled = splits.train.labels is not None
+print(splits.describe())
+
+# %%
+shown = splits.train.images[:32].numpy()
+fig, axes = plt.subplots(2, 16, figsize=(12, 1.8))
+for ax, image, k in zip(axes.ravel(), shown, range(32)):
+    ax.imshow(image)
+    ax.set_axis_off()
+    if labelled:
+        ax.set_title(splits.train.classes[int(splits.train.labels[k])], fontsize=7)
+savefig(fig, NOTEBOOK, "samples")
+
+# %%
+configs = experiments.method_configs(profile, methods, temperature, tau_min, tau_max, dataset="folder",
+                                     data_dir=folder, epochs=epochs, seed=seed, image_size=image_size)
+results = {name: runs.compute_or_load(config, data=splits, force=force) for name, config in configs.items()}
+if not labelled:
+    print("This folder has no labels: kNN accuracy, the linear probe, tolerance and the class-conditional "
+          "similarity histograms are skipped. What remains: uniformity, the alignment of two views, and the "
+          "similarity of two views against other images.")
+
+# %% [markdown]
+# ## Results
+
+# %%
+keys = ["uniformity", "alignment"] + (["knn", "linear", "tolerance"] if labelled else [])
+print(f"{'':<22}" + "".join(f"{name:>12}" for name in results))
+for key in keys:
+    values = [r.summary[key]["top1"] if isinstance(r.summary[key], dict) else r.summary[key] for r in results.values()]
+    label = {"knn": "kNN top-1 (%)", "linear": "linear top-1 (%)"}.get(key, key)
+    print(f"{label:<22}" + "".join(f"{v:>12.3f}" for v in values))
+for name, result in results.items():
+    print(f"{name}: EMD " + ", ".join(f"{k} {v:.3f}" for k, v in result.summary["emd"].items()))
+experiments.record_summary(NOTEBOOK, [experiments.summary_row(NOTEBOOK, n, r) for n, r in results.items()])
+
+# %%
+fig, axes = plt.subplots(2, len(results), figsize=(5.5 * len(results), 7.5), squeeze=False)
+for k, (name, result) in enumerate(results.items()):
+    trained = [r for r in result.history if r["loss"] is not None]
+    edges = result.arrays["hist_edges"]
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    for key in [k_ for k_ in result.arrays if k_.startswith("hist_") and k_ != "hist_edges"]:
+        counts = result.arrays[key]
+        axes[0, k].plot(centres, counts / counts.sum() / (edges[1] - edges[0]), label=key[5:].replace("_", " "))
+    axes[0, k].set(xlabel="cosine similarity", ylabel="density", title=f"{name}: pair similarities")
+    axes[0, k].legend(fontsize=8)
+    xy = result.arrays["tsne"]
+    axes[1, k].scatter(xy[:, 0], xy[:, 1], c=result.arrays["tsne_labels"] if labelled else "C0", cmap="tab10", s=4)
+    axes[1, k].set(title=f"{name}: t-SNE", xticks=[], yticks=[])
+savefig(fig, NOTEBOOK, "analysis")

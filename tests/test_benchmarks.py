@@ -1,0 +1,29 @@
+"""The benchmark scripts run (their figures are measurements, never asserted on)."""
+
+import json
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+
+import bench  # noqa: E402
+import loss_bench  # noqa: E402
+
+
+def test_bench_passes_its_gates_and_writes_a_record(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DYSTRESS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(bench, "knn_seconds", lambda device: 0.0)  # the 50,000 x 10,000 kNN takes long on a CPU
+    out = tmp_path / "bench.json"
+    code = bench.main(["--device", "cpu", "--epochs", "1", "--warmup", "0", "--subset", "128", "--workers", "0",
+                       "--out", str(out)])
+    text = capsys.readouterr().out
+    assert code == 0 and "gate: architecture PASS" in text and "speedup" in text
+    record = json.loads(out.read_text())
+    assert record["gates"]["loss_max_difference"] < 1e-10
+    assert [r["name"] for r in record["results"]] == ["reference", "dystress (faithful)"]
+
+
+def test_loss_bench_runs(capsys):
+    assert loss_bench.main(["--devices", "cpu", "--batches", "8", "--repeats", "2"]) == 0
+    assert "DySTreSS/NT-Xent" in capsys.readouterr().out
