@@ -70,8 +70,8 @@ def info_nce(
     negative_mask: Tensor,
     include_positive: bool = True,
     positive_weight: Tensor | None = None,
-) -> tuple[Tensor, Tensor]:
-    """The contrastive core. Returns (per_anchor_loss (A,), logits (A, C)).
+) -> Tensor:
+    """The contrastive core: the per-anchor losses (A,).
 
     similarity: (A, C); temperature: broadcastable to (A, C), strictly positive; positive_index: (A,)
     long; negative_mask: (A, C) bool (False at each anchor's positive and at the anchor itself);
@@ -87,7 +87,7 @@ def info_nce(
     log_denominator = logits.masked_fill(~denominator, -math.inf).logsumexp(dim=1)
     if positive_weight is not None:
         positive_logit = positive_weight * positive_logit
-    return log_denominator - positive_logit, logits
+    return log_denominator - positive_logit
 
 
 class _GatherWithGradient(torch.autograd.Function):
@@ -242,12 +242,6 @@ class _ContrastiveLoss(nn.Module):
         self.queue_filled[slots] = True
         self.queue_pointer.copy_((self.queue_pointer + keys.shape[0]) % self.queue_size)
 
-    def reset_queue(self) -> None:
-        """Empty the memory queue (entries not yet filled never enter a denominator)."""
-        if self.queue_size:
-            self.queue_filled.zero_()
-            self.queue_pointer.zero_()
-
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         key = prefix + "queue"
         if self.queue_size and key in state_dict:
@@ -268,7 +262,7 @@ class _ContrastiveLoss(nn.Module):
         similarity = anchors @ candidates.T
         temperature = self.pair_temperature(similarity, positive_index)
         negative_mask = self.select_negatives(similarity, negative_mask)
-        per_anchor, _ = info_nce(
+        per_anchor = info_nce(
             similarity,
             temperature,
             positive_index,
@@ -442,7 +436,8 @@ class ISogCLRLoss(nn.Module):
         s_i <- mean of the two views' s;  u_i <- (1 - beta_u) u_i + beta_u grad_tau_i;
         tau_i <- clip(tau_i - eta u_i, tau_min, tau_max).
     The loss returned is mean_a loss_a (the official code sums the two views, i.e. twice this).
-    State updates happen in training mode only.
+    State updates happen in training mode only. iSogCLR shares the in-batch candidate set and masks of the
+    other losses, but not the log-softmax core: its estimator of the denominator is the moving average s.
 
     Args: num_samples (dataset size; ``index`` values lie in [0, num_samples)), tau_init 0.1,
     tau_min 0.05, tau_max 1.0, gamma 0.8, rho 0.4, beta_u 0.5, eta 0.03 (CIFAR settings of the paper's code).
