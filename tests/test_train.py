@@ -190,6 +190,14 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monk
     assert [r["epoch"] for r in read_history(tmp_path / "run")] == [0, 1, 2]
 
 
+def test_compiled_model_trains_like_the_eager_one(tmp_path):
+    config = tiny(epochs=1)
+    eager = train(config, tmp_path / "eager", progress=False)
+    compiled = train(config.replace(compile=True), tmp_path / "compiled", progress=False)
+    assert compiled[-1]["loss"] == pytest.approx(eager[-1]["loss"], rel=1e-3)  # same data, augmentations, weights
+    assert load_model(tmp_path / "compiled")[1] == config.replace(compile=True)  # the plain model was saved
+
+
 def test_lars_applies_the_trust_ratio():
     w = torch.nn.Parameter(torch.tensor([3.0, 4.0]))
     b = torch.nn.Parameter(torch.tensor([1.0]))
