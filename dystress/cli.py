@@ -38,9 +38,14 @@ def declared_parameters(source: Path) -> set[str]:
     return set(papermill.inspect_notebook(notebooks.read_source(source)))
 
 
+def _selected(only: str | None) -> list[Path]:
+    """The notebooks named by ``--only`` ("01,02" or names; None: all)."""
+    names = [o.strip() for o in only.split(",") if o.strip()] if only else None
+    return notebooks.list_notebooks(only=names)
+
+
 def _run(args: argparse.Namespace) -> int:
-    only = [o.strip() for o in args.only.split(",") if o.strip()] if args.only else None
-    sources = notebooks.list_notebooks(only=only)
+    sources = _selected(args.only)
     extra = parse_assignments(args.parameter or [])
     if args.recompute:
         extra["force"] = True
@@ -74,8 +79,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
-    only = [o.strip() for o in args.only.split(",") if o.strip()] if args.only else None
-    for source in notebooks.list_notebooks(only=only):
+    for source in _selected(args.only):
         notebooks.render(source, figure_dir=Path(args.figures))
     return 0
 

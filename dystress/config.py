@@ -15,10 +15,10 @@ Profiles:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
-import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +26,7 @@ from pathlib import Path
 from .data import check_dataset_arguments
 from .losses import LOSSES
 from .models import MODELS
-from .params import PROFILES
+from .params import PROFILES, type_name, type_ok
 from .temperature import PROFILES as TAU_PROFILES
 from .temperature import TemperatureProfile, check_temperature_range
 
@@ -120,6 +120,12 @@ class TrainConfig:
     def replace(self, **overrides) -> "TrainConfig":
         return from_dict(self.to_dict() | overrides)
 
+    def dystress_profile(self) -> TemperatureProfile:
+        """tau(s) of the DySTreSS settings (``tau_profile`` in [tau_min, tau_max]; shift and scale when shifted)."""
+        shifted = self.tau_profile == "shifted_cosine"
+        return TemperatureProfile(self.tau_profile, self.tau_min, self.tau_max, self.tau_shift if shifted else None,
+                                  self.tau_scale if shifted else None)
+
 
 def _folder_key(data_dir: str) -> str:
     from .data import default_data_dir
@@ -131,41 +137,20 @@ def _folder_key(data_dir: str) -> str:
         return path.as_posix()
 
 
-_HINTS = None
-
-
+@functools.cache
 def field_types() -> dict[str, object]:
-    global _HINTS
-    if _HINTS is None:
-        _HINTS = typing.get_type_hints(TrainConfig)
-    return _HINTS
-
-
-def _type_ok(value: object, expected: object) -> bool:
-    if typing.get_origin(expected) in (typing.Union, types.UnionType):
-        return any(_type_ok(value, arg) for arg in typing.get_args(expected))
-    if expected is type(None):
-        return value is None
-    if expected is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if expected is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, expected)
+    return typing.get_type_hints(TrainConfig)
 
 
 def from_dict(values: dict) -> TrainConfig:
-    """Build a config from a dict, rejecting unknown keys and values of the wrong type."""
+    """Build a config from a dict, rejecting unknown keys (and, in ``validate``, values of the wrong type)."""
     types = field_types()
     unknown = sorted(set(values) - set(types))
     if unknown:
         raise ValueError(f"unknown config key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
                          f"known keys: {', '.join(types)}")
-    for key, value in values.items():
-        if not _type_ok(value, types[key]):
-            name = str(types[key]).replace("typing.", "") if not isinstance(types[key], type) else types[key].__name__
-            raise ValueError(f"config key {key!r} must be of type {name}, got {value!r} ({type(value).__name__})")
-    clean = {k: float(v) if types[k] is float and isinstance(v, int) else v for k, v in values.items()}
-    return TrainConfig(**clean)
+    as_float = lambda k, v: types[k] is float and type(v) is int  # noqa: E731  (an int is accepted for a float)
+    return TrainConfig(**{k: float(v) if as_float(k, v) else v for k, v in values.items()})
 
 
 def _one_of(key: str, value: str, allowed: tuple[str, ...]) -> None:
@@ -181,8 +166,10 @@ def _positive(key: str, value: float, allow_zero: bool = False) -> None:
 def validate(c: TrainConfig) -> None:
     """Every check that can be made before touching data; raises ValueError naming the key."""
     for key, value in c.to_dict().items():
-        if not _type_ok(value, field_types()[key]):
-            raise ValueError(f"config key {key!r} has the wrong type: {value!r}")
+        expected = field_types()[key]
+        if not type_ok(value, expected):
+            raise ValueError(f"config key {key!r} must be of type {type_name(expected)}, got {value!r} "
+                             f"({type(value).__name__})")
     check_dataset_arguments(c.dataset, c.image_size, c.subset_per_class, c.subset_total, c.imbalance_ratio,
                             c.test_fraction)
     if c.dataset == "folder" and not c.data_dir:
@@ -197,9 +184,7 @@ def validate(c: TrainConfig) -> None:
     _one_of("optimizer", c.optimizer, OPTIMIZERS)
     _one_of("device", c.device, DEVICES)
     _positive("temperature", c.temperature)
-    TemperatureProfile(c.tau_profile, c.tau_min, c.tau_max,
-                       c.tau_shift if c.tau_profile == "shifted_cosine" else None,
-                       c.tau_scale if c.tau_profile == "shifted_cosine" else None)
+    c.dystress_profile()
     if c.tau_profile != "shifted_cosine" and (c.tau_shift is not None or c.tau_scale is not None):
         raise ValueError("tau_shift and tau_scale apply only to tau_profile 'shifted_cosine'")
     if c.dynamic_tau and c.loss not in ("dcl", "hard"):

@@ -29,6 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .atomic import replacing
+
 DATASETS = ("digits", "digits-lt", "cifar10", "cifar100", "cifar10-lt", "cifar100-lt", "folder")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm")
 
@@ -121,8 +123,7 @@ def long_tail_indices(labels: Tensor, ratio: float, seed: int) -> Tensor:
     keep = []
     for c in range(num_classes):
         n_c = int(np.floor(n_max * ratio ** (c / max(num_classes - 1, 1))))
-        members = torch.nonzero(labels == c).squeeze(1)
-        keep.append(members[torch.randperm(members.numel(), generator=g)][: max(n_c, 1)])
+        keep.append(_shuffled_members(labels, c, g)[: max(n_c, 1)])
     return torch.cat(keep).sort().values
 
 
@@ -132,14 +133,17 @@ def subset_indices(data: ImageData, per_class: int, total: int, seed: int) -> Te
     if per_class:
         if data.labels is None:
             raise ValueError("subset_per_class needs labels; use subset_total for unlabelled data")
-        keep = []
-        for c in range(len(data.classes)):
-            members = torch.nonzero(data.labels == c).squeeze(1)
-            keep.append(members[torch.randperm(members.numel(), generator=g)][:per_class])
+        keep = [_shuffled_members(data.labels, c, g)[:per_class] for c in range(len(data.classes))]
         return torch.cat(keep).sort().values
     if total > len(data):
         raise ValueError(f"subset_total={total} exceeds the {len(data)} training images")
     return torch.randperm(len(data), generator=g)[:total].sort().values
+
+
+def _shuffled_members(labels: Tensor, c: int, g: torch.Generator) -> Tensor:
+    """The indices of class ``c`` in a random order drawn from ``g``."""
+    members = torch.nonzero(labels == c).squeeze(1)
+    return members[torch.randperm(members.numel(), generator=g)]
 
 
 def _split(data: ImageData, test_fraction: float, seed: int) -> tuple[ImageData, ImageData]:
@@ -147,8 +151,7 @@ def _split(data: ImageData, test_fraction: float, seed: int) -> tuple[ImageData,
     g = torch.Generator().manual_seed(seed)
     train_idx, test_idx = [], []
     for c in range(len(data.classes)):
-        members = torch.nonzero(data.labels == c).squeeze(1)
-        members = members[torch.randperm(members.numel(), generator=g)]
+        members = _shuffled_members(data.labels, c, g)
         n_test = int(round(test_fraction * members.numel()))
         test_idx.append(members[:n_test])
         train_idx.append(members[n_test:])
@@ -257,9 +260,8 @@ def _save_npz(path: Path, **arrays: np.ndarray) -> None:
     """Write an .npz atomically (temporary file, then rename); a cache that cannot be written is skipped."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)
+        with replacing(path, unique=True) as tmp:
+            np.savez(tmp, **arrays)
     except OSError:
         pass
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from . import metrics
+from .atomic import replacing, write_text
 from .augment import SimCLRAugment, normalize
 from .data import DataSplits
 
@@ -66,7 +66,7 @@ def long_tail_knn(train_x: Tensor, train_y: Tensor, test_x: Tensor, test_y: Tens
     for k in (1, 10):
         scores = metrics.knn_scores(train_x, train_y, test_x, k=min(k, train_x.shape[0]), t=t, num_classes=num_classes)
         per_class = metrics.per_class_accuracy(scores.argmax(dim=1), test_y, num_classes)
-        summary[f"knn{k}_mean_class"] = per_class[~per_class.isnan()].mean().item()
+        summary[f"knn{k}_mean_class"] = per_class.nanmean().item()
         arrays[f"knn{k}_per_class"] = per_class.cpu().numpy().astype(np.float32)
     return summary, arrays
 
@@ -94,9 +94,7 @@ def linear_probe(train_x: Tensor, train_y: Tensor, test_x: Tensor, test_y: Tenso
             loss.backward()
             optimiser.step()
     with torch.no_grad():
-        top = head(test_x).topk(min(5, num_classes), dim=1).indices
-    hits = top == test_y[:, None]
-    return {"top1": 100 * hits[:, 0].float().mean().item(), "top5": 100 * hits.any(dim=1).float().mean().item()}
+        return metrics.top1_top5(head(test_x), test_y)
 
 
 def _subsample(n: int, m: int, seed: int) -> Tensor:
@@ -182,12 +180,9 @@ def _centres(edges: np.ndarray) -> np.ndarray:
 def write_bundle(folder: Path, summary: dict, arrays: dict[str, np.ndarray]) -> None:
     """bundle.json and bundle.npz in ``folder``, each written to a temporary file and renamed."""
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / ".bundle.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=2, sort_keys=True))
-    tmp_npz = folder / ".bundle.tmp.npz"
-    np.savez_compressed(tmp_npz, **arrays)
-    os.replace(tmp_npz, folder / "bundle.npz")
-    os.replace(tmp, folder / "bundle.json")
+    with replacing(folder / "bundle.npz") as tmp:
+        np.savez_compressed(tmp, **arrays)
+    write_text(folder / "bundle.json", json.dumps(summary, indent=2, sort_keys=True))
 
 
 def read_bundle(folder: Path) -> tuple[dict, dict[str, np.ndarray]]:

@@ -19,6 +19,7 @@ import json
 import os
 from pathlib import Path
 
+from .atomic import write_text
 from .config import TrainConfig, resolve
 from .params import PROFILES
 
@@ -89,23 +90,16 @@ def sweep_points(profile: str, taus: list[float], tau_mins: list[float], tau_max
     Each point: {"label", "method", "temperature" or "tau_min"/"tau_max", "config", "parameters"}, where
     ``parameters`` are the values that make notebook 04 compute exactly ``config``.
     """
-    common = {"profile": profile, "dataset": dataset, "data_dir": data_dir, "epochs": epochs, "seed": seed}
-    points = []
-    for tau in taus:
-        config = method_configs(profile, ["SimCLR"], temperature=tau, dataset=dataset, data_dir=data_dir,
-                                epochs=epochs, seed=seed)["SimCLR"]
-        points.append({"label": f"SimCLR-tau{tau:g}", "method": "SimCLR", "temperature": tau, "config": config,
-                       "parameters": common | {"methods": ["SimCLR"], "temperature": tau}})
-    for lo in tau_mins:
-        for hi in tau_maxs:
-            if lo > hi:
-                continue
-            config = method_configs(profile, ["DySTreSS"], tau_min=lo, tau_max=hi, dataset=dataset,
-                                    data_dir=data_dir, epochs=epochs, seed=seed)["DySTreSS"]
-            points.append({"label": f"DySTreSS-{lo:g}-{hi:g}", "method": "DySTreSS", "tau_min": lo, "tau_max": hi,
-                           "config": config,
-                           "parameters": common | {"methods": ["DySTreSS"], "tau_min": lo, "tau_max": hi}})
-    return points
+    base = {"dataset": dataset, "data_dir": data_dir, "epochs": epochs, "seed": seed}
+
+    def point(label: str, method: str, **temperatures: float) -> dict:
+        config = method_configs(profile, [method], **temperatures, **base)[method]
+        parameters = {"profile": profile} | base | {"methods": [method]} | temperatures
+        return {"label": label, "method": method, **temperatures, "config": config, "parameters": parameters}
+
+    return [point(f"SimCLR-tau{tau:g}", "SimCLR", temperature=tau) for tau in taus] + \
+        [point(f"DySTreSS-{lo:g}-{hi:g}", "DySTreSS", tau_min=lo, tau_max=hi)
+         for lo in tau_mins for hi in tau_maxs if lo <= hi]
 
 
 def long_tail_configs(profile: str, dataset: str = "", imbalance_ratio: float = 0.0, tau_min: float = 0.07,
@@ -151,7 +145,5 @@ def record_summary(notebook: str, rows: list[dict]) -> Path | None:
         return None
     path = Path(folder) / f"{notebook}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(rows, indent=2))
-    os.replace(tmp, path)
+    write_text(path, json.dumps(rows, indent=2))
     return path

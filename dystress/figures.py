@@ -13,6 +13,8 @@ from pathlib import Path
 import matplotlib
 import matplotlib.pyplot as plt
 
+from .atomic import replacing
+
 FORMATS = ("png", "pdf")
 _METADATA = {"png": {"Software": None}, "pdf": {"Creator": None, "Producer": None, "CreationDate": None}}
 
@@ -38,7 +40,5 @@ def savefig(fig: plt.Figure, notebook: str, name: str) -> None:
     folder = figure_dir(notebook)
     folder.mkdir(parents=True, exist_ok=True)
     for ext in FORMATS:
-        target = folder / f"{name}.{ext}"
-        tmp = target.with_name(f".{target.name}.tmp")
-        fig.savefig(tmp, format=ext, bbox_inches="tight", metadata=_METADATA[ext])
-        os.replace(tmp, target)
+        with replacing(folder / f"{name}.{ext}") as tmp:
+            fig.savefig(tmp, format=ext, bbox_inches="tight", metadata=_METADATA[ext])

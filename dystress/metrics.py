@@ -139,9 +139,14 @@ def knn_accuracy(train_x: Tensor, train_y: Tensor, test_x: Tensor, test_y: Tenso
                  num_classes: int | None = None, chunk_size: int = 1024) -> dict[str, float]:
     """Weighted kNN accuracy in percent: {"top1", "top5"} (top-5 is top-min(5, C); ties go to the lower class)."""
     test_y = _labels("test_y", test_y, test_x.shape[0])
-    scores = knn_scores(train_x, train_y, test_x, k, t, num_classes, chunk_size)
-    top = scores.sort(dim=1, descending=True, stable=True).indices[:, :5]  # ties: lower class index first
-    hits = top == test_y[:, None]
+    return top1_top5(knn_scores(train_x, train_y, test_x, k, t, num_classes, chunk_size), test_y)
+
+
+def top1_top5(scores: Tensor, labels: Tensor) -> dict[str, float]:
+    """Accuracy (%) of class scores (M, C) against labels (M,): {"top1", "top5"}; top-5 is top-min(5, C),
+    and ties go to the lower class index."""
+    top = scores.sort(dim=1, descending=True, stable=True).indices[:, :5]
+    hits = top == labels[:, None]
     return {"top1": 100 * hits[:, 0].float().mean().item(), "top5": 100 * hits.any(dim=1).float().mean().item()}
 
 
@@ -160,8 +165,7 @@ def per_class_accuracy(predictions: Tensor, labels: Tensor, num_classes: int | N
 
 def mean_per_class_accuracy(predictions: Tensor, labels: Tensor) -> float:
     """Mean over the classes present in ``labels`` (N,) of the per-class accuracy of ``predictions`` (N,), in %."""
-    accuracy = per_class_accuracy(predictions, labels)
-    return accuracy[~accuracy.isnan()].mean().item()
+    return per_class_accuracy(predictions, labels).nanmean().item()
 
 
 def positive_negative_similarities(anchors: Tensor, positives: Tensor, k: int = 10,

@@ -13,6 +13,7 @@ cell after the parameters calls ``check_parameters(globals())``, which
 from __future__ import annotations
 
 import ast
+import types
 import typing
 
 PROFILES = ("smoke", "small", "paper")
@@ -28,25 +29,27 @@ def _injected_names(history: list[str]) -> list[str]:
     return []
 
 
-def _type_ok(value: object, expected: object) -> bool:
+def type_ok(value: object, expected: object) -> bool:
+    """Whether ``value`` fits the annotation ``expected``: int, float (an int too), bool, str, list[T],
+    T | None (either spelling of a union), object; a bool is never an int or a float."""
     origin = typing.get_origin(expected) or expected
     if origin is float:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if origin is int:
         return isinstance(value, int) and not isinstance(value, bool)
-    if origin is typing.Union:
-        return any(_type_ok(value, arg) for arg in typing.get_args(expected))
+    if origin in (typing.Union, types.UnionType):
+        return any(type_ok(value, arg) for arg in typing.get_args(expected))
     if expected is type(None):
         return value is None
     if origin is list:
         (item,) = typing.get_args(expected) or (object,)
-        return isinstance(value, list) and all(_type_ok(v, item) for v in value)
+        return isinstance(value, list) and all(type_ok(v, item) for v in value)
     if expected is object:
         return True
     return isinstance(value, origin)
 
 
-def _type_name(expected: object) -> str:
+def type_name(expected: object) -> str:
     return getattr(expected, "__name__", None) or str(expected).replace("typing.", "")
 
 
@@ -67,8 +70,8 @@ def check_parameters(namespace: dict) -> dict:
     values = {}
     for name, expected in declared.items():
         value = namespace[name]
-        if not _type_ok(value, expected):
-            raise ValueError(f"notebook parameter {name!r} must be of type {_type_name(expected)}, "
+        if not type_ok(value, expected):
+            raise ValueError(f"notebook parameter {name!r} must be of type {type_name(expected)}, "
                              f"got {value!r} ({type(value).__name__})")
         values[name] = value
     if "profile" in values and values["profile"] not in PROFILES:

@@ -21,10 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import TrainConfig
+from .atomic import write_text
+from .config import TrainConfig, from_dict
 from .data import DataSplits
 from .evaluate import evaluation_bundle, read_bundle, write_bundle
-from .train import load_model, read_history, select_device, train
+from .train import load_data, load_model, read_history, select_device, train
 
 RESULT_FILES = ("config.json", "metrics.csv", "manifest.json", "bundle.json", "bundle.npz")
 
@@ -96,21 +97,14 @@ def manifest(config: TrainConfig, started: float, finished: float, history: list
 
 def write_manifest(folder: Path, config: TrainConfig, started: float, finished: float, history: list[dict]) -> None:
     """manifest.json of a run: versions, git commit, device, start and end times, training seconds."""
-    _write_json(Path(folder) / "manifest.json", manifest(config, started, finished, history))
-
-
-def _write_json(path: Path, content: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(content, indent=2, sort_keys=True))
-    os.replace(tmp, path)
+    content = manifest(config, started, finished, history)
+    write_text(Path(folder) / "manifest.json", json.dumps(content, indent=2, sort_keys=True))
 
 
 def _result_folder_matches(folder: Path, config: TrainConfig) -> bool:
     if not all((folder / name).exists() for name in RESULT_FILES):
         return False
     stored = json.loads((folder / "config.json").read_text())
-    from .config import from_dict
-
     return from_dict(stored).run_hash() == config.run_hash()
 
 
@@ -150,26 +144,18 @@ def compute_or_load(config: TrainConfig, data: DataSplits | None = None, force: 
 
 def evaluate_run(folder: str | Path, data: DataSplits | None = None, max_points: int = 2000) -> tuple[dict, dict]:
     """Evaluate the trained model of a run folder and store bundle.json / bundle.npz beside it."""
-    from .data import load_dataset
-
     folder = Path(folder)
     if not (folder / "checkpoint.pt").exists():
         raise FileNotFoundError(f"{folder} holds no checkpoint.pt: train the run first")
-    model, config = load_model(folder, select_device(config_device(folder)))
+    model, config = load_model(folder, device=None)
     if data is None:
-        data = load_dataset(config.dataset, config.data_dir, config.image_size, config.subset_per_class,
-                            config.subset_total, config.imbalance_ratio, config.test_fraction, config.download,
-                            config.seed)
+        data = load_data(config)
     autocast = next(model.parameters()).is_cuda and config.amp
     summary, arrays = evaluation_bundle(model, data, config.knn_k, config.knn_t, max_points=max_points,
                                         seed=config.seed, autocast=autocast)
     summary["run"] = run_name(config)
     write_bundle(folder, summary, arrays)
     return summary, arrays
-
-
-def config_device(folder: Path) -> str:
-    return json.loads((Path(folder) / "config.json").read_text()).get("device", "auto")
 
 
 def publish(folder: str | Path, destination: Path | None = None) -> Path:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+
+from .atomic import write_text
 
 COLUMNS = (("notebook", "notebook", "{}"), ("run", "run", "{}"), ("dataset", "dataset", "{}"),
            ("model", "model", "{}"), ("temperature", "temperature", "{}"), ("epochs", "epochs", "{}"),
@@ -38,8 +39,6 @@ def write(folder: Path, out: Path) -> Path | None:
     rows = collect(folder)
     if not rows:
         return None
-    for name, text in (("summary.json", json.dumps(rows, indent=2)), ("summary.md", markdown(rows))):
-        tmp = out / f".{name}.tmp"
-        tmp.write_text(text)
-        os.replace(tmp, out / name)
+    write_text(out / "summary.json", json.dumps(rows, indent=2))
+    write_text(out / "summary.md", markdown(rows))
     return out / "summary.md"

@@ -28,13 +28,14 @@ import torch.distributed as dist
 from torch import Tensor, nn
 
 from . import metrics
+from .atomic import replacing, write_text
 from .augment import SimCLRAugment
 from .config import TrainConfig
 from .data import DataSplits, load_dataset
 from .evaluate import encode
 from .losses import ContrastiveOutput, ISogCLRLoss, make_loss
 from .models import TwoViews, build_model
-from .temperature import TemperatureProfile, constant, kukleva_schedule
+from .temperature import constant, kukleva_schedule
 
 COLUMNS = ("epoch", "loss", "lr", "temperature", "tau_pos_mean", "tau_pos_min", "tau_pos_max", "tau_neg_mean",
            "tau_neg_min", "tau_neg_max", "knn_top1", "knn_top5", "uniformity", "tolerance", "train_seconds",
@@ -67,9 +68,7 @@ def seed_everything(seed: int, deterministic: bool = False) -> None:
 
 def build_loss(c: TrainConfig, num_samples: int, distributed: bool = False) -> nn.Module:
     """The loss named by ``c.loss`` with the configuration's temperature settings."""
-    dystress = TemperatureProfile(c.tau_profile, c.tau_min, c.tau_max,
-                                  c.tau_shift if c.tau_profile == "shifted_cosine" else None,
-                                  c.tau_scale if c.tau_profile == "shifted_cosine" else None)
+    dystress = c.dystress_profile()
     temperature = dystress if c.dynamic_tau else c.temperature
     queue = c.queue_size if c.method == "moco" else 0
     common = {"check_inputs": False}
@@ -90,6 +89,12 @@ def build_loss(c: TrainConfig, num_samples: int, distributed: bool = False) -> n
     if c.loss == "hard":
         return make_loss("hard", temperature=temperature, quantile=c.hard_quantile, detach_tau=c.detach_tau, **common)
     return make_loss("macl", temperature=c.temperature, alpha=c.macl_alpha, a0=c.macl_a0, **common)
+
+
+def load_data(c: TrainConfig) -> DataSplits:
+    """The dataset a configuration trains and is evaluated on."""
+    return load_dataset(c.dataset, c.data_dir, c.image_size, c.subset_per_class, c.subset_total, c.imbalance_ratio,
+                        c.test_fraction, c.download, c.seed)
 
 
 def learning_rate(c: TrainConfig, epoch: int) -> float:
@@ -176,12 +181,6 @@ def momentum_update(key_model: nn.Module, model: nn.Module, momentum: float) -> 
     torch._foreach_lerp_(keys, queries, 1 - momentum)
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def history_csv(history: list[dict]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
@@ -238,9 +237,7 @@ def train(config: TrainConfig, run_dir: str | Path, data: DataSplits | None = No
     run_dir = Path(run_dir)
     rank, world, device = _distributed_context(config.device)
     if data is None:
-        data = load_dataset(config.dataset, config.data_dir, config.image_size, config.subset_per_class,
-                            config.subset_total, config.imbalance_ratio, config.test_fraction, config.download,
-                            config.seed)
+        data = load_data(config)
     n_train = len(data.train)
     if config.batch_size > n_train:
         raise ValueError(f"batch_size={config.batch_size} exceeds the {n_train} training images of {data.name}")
@@ -284,9 +281,9 @@ def train(config: TrainConfig, run_dir: str | Path, data: DataSplits | None = No
         views_model = nn.parallel.DistributedDataParallel(views_model, device_ids=[device] if cuda else None)
     if rank == 0:
         run_dir.mkdir(parents=True, exist_ok=True)
-        _atomic_write(run_dir / "config.json", json.dumps(config.to_dict(), indent=2))
+        write_text(run_dir / "config.json", json.dumps(config.to_dict(), indent=2))
         if history:
-            _atomic_write(run_dir / "metrics.csv", history_csv(history))
+            write_text(run_dir / "metrics.csv", history_csv(history))
 
     augment = SimCLRAugment(size=config.image_size, scale=(config.crop_min_scale, 1.0))
     images = data.train.images.to(device)
@@ -360,7 +357,7 @@ def train(config: TrainConfig, run_dir: str | Path, data: DataSplits | None = No
                         knn=f"{row['knn_top1']:.1f}" if row["knn_top1"] is not None else "-")
         if rank == 0:
             _save_checkpoint(checkpoint_path, config, model, key_model, loss_fn, optimizer, history, order, device)
-            _atomic_write(run_dir / "metrics.csv", history_csv(history))
+            write_text(run_dir / "metrics.csv", history_csv(history))
     bar.close()
     return history
 
@@ -392,13 +389,13 @@ def _save_checkpoint(path: Path, config: TrainConfig, model: nn.Module, key_mode
         "rng": {"cpu": torch.get_rng_state(), "order": order.get_state(),
                 "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None},
     }
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    with replacing(path) as tmp:
+        torch.save(state, tmp)
 
 
-def load_model(run_dir: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, TrainConfig]:
-    """The trained model of a run folder (from its checkpoint, weights only) and its configuration."""
+def load_model(run_dir: str | Path, device: str | torch.device | None = "cpu") -> tuple[nn.Module, TrainConfig]:
+    """The trained model of a run folder (from its checkpoint, weights only) and its configuration;
+    ``device`` None: the device the configuration names."""
     from .config import from_dict
 
     run_dir = Path(run_dir)
@@ -406,7 +403,7 @@ def load_model(run_dir: str | Path, device: str | torch.device = "cpu") -> tuple
     state = load_checkpoint(run_dir / "checkpoint.pt", config)
     model = build_model(config.model, config.out_dim)
     model.load_state_dict(state["model"])
-    return model.to(device).eval(), config
+    return model.to(select_device(config.device) if device is None else device).eval(), config
 
 
 def _progress(total: int, enabled: bool):

@@ -44,3 +44,15 @@ def test_unknown_profile():
 def test_no_declared_parameters():
     with pytest.raises(ValueError, match="no parameters declared"):
         check_parameters({"In": []})
+
+
+@pytest.mark.parametrize("annotation", [float | None, "typing.Optional"])
+def test_optional_parameters_accept_none_and_their_type_only(annotation):
+    import typing
+
+    expected = typing.Optional[float] if annotation == "typing.Optional" else annotation
+    for value in (None, 0.5, 2):
+        assert check_parameters({"__annotations__": {"seed_tau": expected}, "seed_tau": value, "In": []}) \
+            == {"seed_tau": value}
+    with pytest.raises(ValueError, match="'seed_tau' must be of type"):
+        check_parameters({"__annotations__": {"seed_tau": expected}, "seed_tau": "x", "In": []})

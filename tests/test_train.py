@@ -99,7 +99,7 @@ def test_sigkill_then_the_same_command_resumes_to_the_same_result(tmp_path):
     assert [r["epoch"] for r in resumed] == [str(e) for e in range(7)]  # no missing or duplicated rows
     strip = lambda rows: [{k: v for k, v in r.items() if k not in TIMING_COLUMNS} for r in rows]  # noqa: E731
     assert strip(resumed) == strip(whole)
-    assert not list((tmp_path / "killed").glob(".*.tmp"))
+    assert not list((tmp_path / "killed").glob(".*.tmp*"))
 
 
 CONFIGS = {
