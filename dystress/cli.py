@@ -28,7 +28,12 @@ def parse_assignments(pairs: list[str]) -> dict:
         name, sep, raw = pair.partition("=")
         if not sep or not name.isidentifier():
             raise ValueError(f"parameter {pair!r} must look like name=value")
-        values[name] = yaml.safe_load(raw) if raw.strip() else ""
+        try:
+            values[name] = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError as error:
+            problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+            raise ValueError(f"parameter {name!r}: {raw!r} is not a YAML value ({problem}); quote it, e.g. "
+                             f"-p '{name}=[a, b]' for a list") from None
     return values
 
 
@@ -54,6 +59,8 @@ def _run(args: argparse.Namespace) -> int:
     if unused:
         raise ValueError(f"no selected notebook declares parameter {', '.join(repr(u) for u in unused)}")
     out = Path(args.out).resolve()
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} exists and is not a folder")
     summary_dir = out / "summary"
     environment = {"DYSTRESS_SUMMARY_DIR": str(summary_dir), "DYSTRESS_OUT": str(out),
                    "TQDM_DISABLE": os.environ.get("TQDM_DISABLE", "1")}
@@ -68,8 +75,9 @@ def _run(args: argparse.Namespace) -> int:
                               environment=environment)
         except Exception as error:  # papermill names the failing cell and its error
             print("failed", flush=True)
-            print(f"\n{source.stem} failed; the notebook as far as it ran is "
-                  f"{out / (source.stem + '.failed.ipynb')}\n{error}", file=sys.stderr)
+            partial = out / f"{source.stem}.failed.ipynb"
+            where = f"; the notebook as far as it ran is {partial}" if partial.exists() else ""
+            print(f"\n{source.stem} failed{where}\n{error}", file=sys.stderr)
             return 1
         print(f"done in {time.perf_counter() - t0:.0f} s", flush=True)
     table = summary.write(summary_dir, out)
@@ -91,6 +99,16 @@ def _parse_bool(text: str) -> bool:
     return value
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
     import dataclasses
 
@@ -109,7 +127,7 @@ def _train(args: argparse.Namespace) -> int:
     import dataclasses
 
     from . import config as config_module
-    from .runs import run_name, runs_root, write_manifest
+    from .runs import run_name, runs_root
     from .train import train
 
     overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(config_module.TrainConfig)
@@ -117,10 +135,7 @@ def _train(args: argparse.Namespace) -> int:
     config = config_module.resolve(args.profile, **overrides)
     folder = Path(args.run_dir) if args.run_dir else runs_root() / run_name(config)
     print(f"run folder {folder} (config {config.run_hash()})", flush=True)
-    started = time.time()
     history = train(config, folder, progress=True, stop_after=args.stop_after)
-    if history and history[-1]["epoch"] == config.epochs and os.environ.get("RANK", "0") == "0":
-        write_manifest(folder, config, started, time.time(), history)
     done = history[-1]["epoch"] if history else 0
     print(f"{done}/{config.epochs} epochs; final loss {history[-1].get('loss')}" if done else "no epoch trained")
     with_knn = [r for r in history if r.get("knn_top1") is not None]
@@ -128,7 +143,10 @@ def _train(args: argparse.Namespace) -> int:
         first, last = with_knn[0], with_knn[-1]
         print(f"kNN top-1 (k={config.knn_k}, t={config.knn_t}): untrained {first['knn_top1']:.2f}% -> "
               f"epoch {last['epoch']} {last['knn_top1']:.2f}% ({last['knn_top1'] - first['knn_top1']:+.2f} points)")
-    print(f"metrics: {folder / 'metrics.csv'}")
+    if not with_knn:
+        print("kNN: not measured (it needs a labelled test split with at least two classes)")
+    if (folder / "metrics.csv").exists():
+        print(f"metrics: {folder / 'metrics.csv'}")
     return 0
 
 
@@ -147,7 +165,7 @@ def _publish(args: argparse.Namespace) -> int:
     from .runs import publish
 
     for folder in args.runs:
-        print(f"{folder} -> {publish(folder)}")
+        print(f"{folder} -> {publish(folder, replace=args.replace)}")
     return 0
 
 
@@ -174,7 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
                                        "completed epoch.")
     train.add_argument("--profile", default="smoke", choices=PROFILES, help="base configuration (default: smoke)")
     train.add_argument("--run-dir", help="run folder (default: $DYSTRESS_RUNS or runs/, then <loss>-<config hash>)")
-    train.add_argument("--stop-after", type=int, help="stop after this many epochs (resume later)")
+    train.add_argument("--stop-after", type=_positive_int, metavar="EPOCHS",
+                       help="stop after this many epochs, at least 1 (resume later)")
     _add_config_options(train)
     train.set_defaults(func=_train)
     evaluate = sub.add_parser("evaluate", help="evaluate a trained run into bundle.json / bundle.npz",
@@ -185,9 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(func=_evaluate)
     publish = sub.add_parser("publish", help="copy finished runs' results (no weights) into results/",
                              description="Copy config.json, metrics.csv, manifest.json and bundle.{json,npz} of "
-                                         "trained and evaluated runs into results/<run>/, where notebooks find them "
-                                         "before training (commit them to share reference runs).")
-    publish.add_argument("runs", nargs="+", help="run folders")
+                                         "finished runs, evaluated at their last epoch, into results/<loss>-<hash>/ "
+                                         "(the name their configuration gives), where notebooks find them before "
+                                         "training; commit them to share reference runs.")
+    publish.add_argument("runs", nargs="+", help="finished, evaluated run folders")
+    publish.add_argument("--replace", action="store_true",
+                         help="overwrite a different result of the same configuration already in results/")
     publish.set_defaults(func=_publish)
     render = sub.add_parser("render", help="re-execute the committed .ipynb notebooks from their .py sources",
                             description="Execute each notebooks/NN_name.py with its defaults into "

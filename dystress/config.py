@@ -34,9 +34,7 @@ METHODS = ("simclr", "moco")
 OPTIMIZERS = ("sgd", "lars")
 TAU_SCHEDULES = ("none", "kukleva")
 DEVICES = ("auto", "cpu", "cuda")
-# fields that change where the data is read from or how fast a run goes, not what it computes: left out of
-# the run's hash (a folder dataset is the exception: its data_dir is the data)
-UNHASHED_FIELDS = ("data_dir", "download", "device", "amp", "channels_last", "compile", "deterministic")
+MAX_SEED = 2**31 - 1  # seeds derived from it (per process, per split) stay below 2**32, which every library accepts
 
 
 @dataclass(frozen=True)
@@ -109,13 +107,46 @@ class TrainConfig:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    def identity(self) -> dict:
+        """What the run computes, and nothing else: the data, the model, the method and the loss with the
+        parameters that are active for them, the optimisation, the evaluation protocol and the seed.
+
+        Fields that only say where data is read from or how fast a run goes (data_dir except for a folder
+        dataset, download, device, amp, channels_last, compile, deterministic) and parameters of losses,
+        methods or schedules that are not in use are left out, so changing them, or adding a new field,
+        renames no run.
+        """
+        c = self
+        data = {"dataset": c.dataset, "image_size": c.image_size, "subset_per_class": c.subset_per_class,
+                "subset_total": c.subset_total, "crop_min_scale": float(c.crop_min_scale)}
+        if c.dataset.endswith("-lt"):
+            data["imbalance_ratio"] = float(c.imbalance_ratio)
+        if c.dataset in ("digits", "digits-lt", "folder"):
+            data["test_fraction"] = float(c.test_fraction)
+        if c.dataset == "folder":
+            data["data_dir"] = _folder_key(c.data_dir)
+        method = {"name": c.method}
+        if c.method == "moco":
+            method |= {"queue_size": c.queue_size, "moco_momentum": float(c.moco_momentum)}
+        return {
+            "data": data,
+            "model": {"name": c.model, "out_dim": c.out_dim},
+            "method": method,
+            "loss": {"name": c.loss} | _loss_identity(c),
+            "optimisation": {"epochs": c.epochs, "batch_size": c.batch_size, "optimizer": c.optimizer, "lr": float(c.lr),
+                             "momentum": float(c.momentum), "weight_decay": float(c.weight_decay),
+                             "warmup_epochs": c.warmup_epochs},
+            "evaluation": {"eval_every": c.eval_every, "knn_k": c.knn_k, "knn_t": float(c.knn_t)},
+            "seed": c.seed,
+        }
+
     def run_hash(self) -> str:
-        """12 hex digits naming what this configuration computes (``UNHASHED_FIELDS`` left out; a folder
-        dataset is named by its path, relative to the data root when it lies inside it)."""
-        content = {k: v for k, v in self.to_dict().items() if k not in UNHASHED_FIELDS}
-        if self.dataset == "folder":
-            content["data_dir"] = _folder_key(self.data_dir)
-        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:12]
+        """12 hex digits naming what this configuration computes: the sha256 of ``identity()``."""
+        return hashlib.sha256(json.dumps(self.identity(), sort_keys=True).encode()).hexdigest()[:12]
+
+    def run_name(self) -> str:
+        """``<loss>-<run hash>``: the name of the run's folder in runs/ and results/."""
+        return f"{self.loss}-{self.run_hash()}"
 
     def replace(self, **overrides) -> "TrainConfig":
         return from_dict(self.to_dict() | overrides)
@@ -125,6 +156,43 @@ class TrainConfig:
         shifted = self.tau_profile == "shifted_cosine"
         return TemperatureProfile(self.tau_profile, self.tau_min, self.tau_max, self.tau_shift if shifted else None,
                                   self.tau_scale if shifted else None)
+
+
+def _profile_identity(c: TrainConfig) -> dict:
+    profile = c.dystress_profile()
+    shape = {"profile": c.tau_profile, "tau_min": float(c.tau_min), "tau_max": float(c.tau_max),
+             "detach_tau": c.detach_tau}
+    if profile.shift is not None:
+        shape |= {"tau_shift": float(profile.shift), "tau_scale": float(profile.scale)}
+    return shape
+
+
+def _temperature_identity(c: TrainConfig) -> dict:
+    """The temperature of ntxent, dcl and hard: constant, a per-epoch schedule, or the DySTreSS profile."""
+    if c.tau_schedule == "kukleva":
+        return {"schedule": {"name": "kukleva", "tau_min": float(c.schedule_tau_min),
+                             "tau_max": float(c.schedule_tau_max), "t_max": c.schedule_t_max}}
+    if c.dynamic_tau:
+        return {"dynamic": _profile_identity(c)}
+    return {"temperature": float(c.temperature)}
+
+
+def _loss_identity(c: TrainConfig) -> dict:
+    """The parameters of ``c.loss`` that are in use."""
+    if c.loss == "dystress":
+        return _profile_identity(c)
+    if c.loss == "ntxent":
+        return _temperature_identity(c)
+    if c.loss == "dcl":
+        weights = {"weighted": True, "sigma": float(c.dcl_sigma)} if c.dcl_weighted else {"weighted": False}
+        return _temperature_identity(c) | weights
+    if c.loss == "hard":
+        return _temperature_identity(c) | {"quantile": float(c.hard_quantile)}
+    if c.loss == "macl":
+        return {"temperature": float(c.temperature), "alpha": float(c.macl_alpha), "a0": float(c.macl_a0)}
+    return {"tau_init": float(c.isogclr_tau_init), "tau_min": float(c.isogclr_tau_min),
+            "tau_max": float(c.isogclr_tau_max), "rho": float(c.isogclr_rho), "gamma": float(c.isogclr_gamma),
+            "eta": float(c.isogclr_eta), "beta_u": float(c.isogclr_beta_u)}
 
 
 def _folder_key(data_dir: str) -> str:
@@ -217,8 +285,8 @@ def validate(c: TrainConfig) -> None:
     _positive("momentum", c.momentum, allow_zero=True)
     _positive("weight_decay", c.weight_decay, allow_zero=True)
     _positive("knn_t", c.knn_t)
-    if c.seed < 0:
-        raise ValueError(f"seed must be >= 0, got {c.seed}")
+    if not 0 <= c.seed <= MAX_SEED:
+        raise ValueError(f"seed must lie in [0, {MAX_SEED}], got {c.seed}")
 
 
 PROFILE_SETTINGS = {

@@ -68,8 +68,9 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("DYSTRESS_DATA") or Path(__file__).resolve().parent.parent / "data")
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("DYSTRESS_CACHE") or default_data_dir() / ".cache")
+def cache_dir(root: Path) -> Path:
+    """Where decoded image folders under the data root ``root`` are cached: ``$DYSTRESS_CACHE`` or ``root/.cache``."""
+    return Path(os.environ.get("DYSTRESS_CACHE") or Path(root) / ".cache")
 
 
 def _check_int(name: str, value: object, minimum: int) -> None:
@@ -104,9 +105,10 @@ def load_dataset(name: str = "digits", data_dir: str | Path = "", image_size: in
     elif base == "folder":
         if not data_dir:
             raise ValueError("dataset 'folder' needs data_dir: a folder of <class>/<image> files or of images")
-        train, test = _folder(root, image_size, test_fraction, seed)
+        train, test = _folder(root, image_size, test_fraction, seed, cache_dir(root))
     else:
-        train, test = _cifar(base, root, True, image_size, download), _cifar(base, root, False, image_size, download)
+        train = _cifar(base, root, True, image_size, download, cache_dir(root))
+        test = _cifar(base, root, False, image_size, download, cache_dir(root))
     if subset_per_class or subset_total:
         train = train.select(subset_indices(train, subset_per_class, subset_total, seed))
     if name.endswith("-lt"):
@@ -176,11 +178,11 @@ def _digits(image_size: int) -> ImageData:
     return ImageData(images, torch.from_numpy(digits.target).long(), [str(d) for d in range(10)])
 
 
-def _cifar(name: str, root: Path, train: bool, image_size: int, download: bool) -> ImageData:
+def _cifar(name: str, root: Path, train: bool, image_size: int, download: bool, cache: Path) -> ImageData:
     split = "train" if train else "test"
     for candidate in (root / split, root / name / split):
         if candidate.is_dir():
-            return _read_tree(candidate, image_size, labelled_only=True)
+            return _read_tree(candidate, image_size, cache, labelled_only=True)
     import torchvision
 
     cls = torchvision.datasets.CIFAR10 if name == "cifar10" else torchvision.datasets.CIFAR100
@@ -196,16 +198,17 @@ def _cifar(name: str, root: Path, train: bool, image_size: int, download: bool) 
     return ImageData(images, torch.as_tensor(dataset.targets, dtype=torch.long), list(dataset.classes))
 
 
-def _folder(root: Path, image_size: int, test_fraction: float, seed: int) -> tuple[ImageData, ImageData | None]:
+def _folder(root: Path, image_size: int, test_fraction: float, seed: int,
+            cache: Path) -> tuple[ImageData, ImageData | None]:
     if not root.is_dir():
         raise FileNotFoundError(f"data_dir {root} does not exist or is not a folder")
     if (root / "train").is_dir():
-        train = _read_tree(root / "train", image_size)
-        test = _read_tree(root / "test", image_size) if (root / "test").is_dir() else None
+        train = _read_tree(root / "train", image_size, cache)
+        test = _read_tree(root / "test", image_size, cache) if (root / "test").is_dir() else None
         if test is not None and test.labels is not None and test.classes != train.classes:
             raise ValueError(f"the class folders of {root / 'test'} differ from those of {root / 'train'}")
         return train, test
-    data = _read_tree(root, image_size)
+    data = _read_tree(root, image_size, cache)
     if data.labels is None:
         return data, None
     return _split(data, test_fraction, seed)
@@ -215,8 +218,8 @@ def _image_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
 
 
-def _read_tree(folder: Path, image_size: int, labelled_only: bool = False) -> ImageData:
-    """<folder>/<class>/<image> (labelled) or <folder>/<image> (unlabelled), decoded once and cached."""
+def _read_tree(folder: Path, image_size: int, cache: Path, labelled_only: bool = False) -> ImageData:
+    """<folder>/<class>/<image> (labelled) or <folder>/<image> (unlabelled), decoded once and cached in ``cache``."""
     class_dirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     loose = _image_files(folder)
     if class_dirs and loose:
@@ -232,7 +235,7 @@ def _read_tree(folder: Path, image_size: int, labelled_only: bool = False) -> Im
         raise ValueError(f"no images found in {folder} (extensions: {', '.join(IMAGE_EXTENSIONS)})")
     stats = [(str(f.relative_to(folder)), f.stat().st_size, f.stat().st_mtime_ns) for f, _ in files]
     key = hashlib.sha256(json.dumps([str(folder.resolve()), image_size, stats]).encode()).hexdigest()[:20]
-    cached = cache_dir() / f"images-{key}.npz"
+    cached = cache / f"images-{key}.npz"
     if cached.exists():
         with np.load(cached) as archive:
             images, labels = torch.from_numpy(archive["images"]), torch.from_numpy(archive["labels"])
@@ -252,6 +255,9 @@ def _decode(path: Path, image_size: int) -> np.ndarray:
             if rgb.size != (image_size, image_size):
                 rgb = rgb.resize((image_size, image_size), Image.BILINEAR)
             return np.asarray(rgb, dtype=np.uint8)
+    except Image.DecompressionBombError:
+        raise ValueError(f"image {path} has more than {2 * Image.MAX_IMAGE_PIXELS:,} pixels, PIL's limit against "
+                         f"decompression bombs: shrink it or leave it out of the folder") from None
     except (UnidentifiedImageError, OSError) as error:
         raise ValueError(f"cannot read image {path}: {error}") from error
 
@@ -260,7 +266,7 @@ def _save_npz(path: Path, **arrays: np.ndarray) -> None:
     """Write an .npz atomically (temporary file, then rename); a cache that cannot be written is skipped."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with replacing(path, unique=True) as tmp:
+        with replacing(path) as tmp:
             np.savez(tmp, **arrays)
     except OSError:
         pass

@@ -103,6 +103,23 @@ def _subsample(n: int, m: int, seed: int) -> Tensor:
     return torch.randperm(n, generator=torch.Generator().manual_seed(seed))[:m].sort().values
 
 
+def embedding_uniformity(embeddings: Tensor, seed: int, max_points: int = 10_000) -> float:
+    """Uniformity of the embeddings (N, d), of a seeded subsample of ``max_points`` when N is larger: the one
+    way the training history and the evaluation bundle measure it."""
+    sample = _subsample(embeddings.shape[0], max_points, seed).to(embeddings.device)
+    return metrics.uniformity(embeddings[sample])
+
+
+def knn_summary(train_features: Tensor, train_labels: Tensor, features: Tensor, embeddings: Tensor, labels: Tensor,
+                knn_k: int, knn_t: float, num_classes: int, seed: int) -> dict:
+    """What both the per-epoch monitor and the bundle report of labelled data: {"knn": {top1, top5, k, t},
+    "uniformity", "tolerance"}; k is capped at the number of training points."""
+    k = min(knn_k, train_features.shape[0])
+    knn = metrics.knn_accuracy(train_features, train_labels, features, labels, k=k, t=knn_t, num_classes=num_classes)
+    return {"knn": knn | {"k": k, "t": knn_t}, "uniformity": embedding_uniformity(embeddings, seed),
+            "tolerance": metrics.tolerance(embeddings, labels)}
+
+
 def evaluation_bundle(model: nn.Module, data: DataSplits, knn_k: int = 200, knn_t: float = 0.1,
                       max_points: int = 2000, linear: bool = True, tsne: bool = True, seed: int = 0,
                       autocast: bool = False) -> tuple[dict, dict[str, np.ndarray]]:
@@ -119,31 +136,32 @@ def evaluation_bundle(model: nn.Module, data: DataSplits, knn_k: int = 200, knn_
     images = evaluated.images.to(device)
     summary: dict = {"split": "test" if data.test is not None else "train", "num_points": int(images.shape[0]),
                      "skipped": []}
+    if labelled and len(data.train.classes) < 2:
+        labelled = False
+        summary["skipped"].append(f"kNN, linear probe, tolerance and class histograms: accuracy needs at least two "
+                                  f"classes, the data has one ({data.train.classes[0]!r})")
     arrays: dict[str, np.ndarray] = {}
     features, embeddings = encode(model, images, autocast=autocast)
     augment, generator = SimCLRAugment(size=images.shape[1]), torch.Generator(device=device).manual_seed(seed)
     view0 = encode(model, images, augment=augment, generator=generator, autocast=autocast)[1]
     view1 = encode(model, images, augment=augment, generator=generator, autocast=autocast)[1]
-    sample = _subsample(embeddings.shape[0], 10_000, seed).to(device)
-    summary["uniformity"] = metrics.uniformity(embeddings[sample])
+    summary["uniformity"] = embedding_uniformity(embeddings, seed)
     summary["alignment"] = metrics.alignment(view0, view1)
     labels = evaluated.labels.to(device) if labelled else None
     if labelled:
         train_features = encode(model, data.train.images.to(device), autocast=autocast)[0]
         train_labels = data.train.labels.to(device)
         num_classes = len(data.train.classes)
-        k = min(knn_k, train_features.shape[0])
-        summary["knn"] = metrics.knn_accuracy(train_features, train_labels, features, labels, k=k, t=knn_t,
-                                              num_classes=num_classes) | {"k": k, "t": knn_t}
+        summary |= knn_summary(train_features, train_labels, features, embeddings, labels, knn_k, knn_t, num_classes,
+                               seed)
         summary["long_tail"], per_class = long_tail_knn(train_features, train_labels, features, labels, knn_t,
                                                         num_classes)
         arrays |= per_class
         arrays["train_class_counts"] = torch.bincount(data.train.labels, minlength=num_classes).numpy()
         if linear:
             summary["linear"] = linear_probe(train_features, train_labels, features, labels, num_classes, seed)
-        summary["tolerance"] = metrics.tolerance(embeddings, labels)
         summary["inter_class_uniformity"] = metrics.inter_class_uniformity(embeddings, labels)
-    else:
+    elif not summary["skipped"]:
         summary["skipped"].append("kNN, linear probe, tolerance and class histograms: the data has no labels")
     hist = metrics.similarity_histograms(view0, view1, labels, bins=100)
     arrays["hist_edges"] = hist.pop("edges").numpy()

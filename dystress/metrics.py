@@ -42,6 +42,12 @@ def _labels(name: str, labels: Tensor, n: int) -> Tensor:
     return labels.long()
 
 
+def _compact(labels: Tensor) -> Tensor:
+    """Labels renumbered 0..K-1 in the order of their values (K = the number of distinct labels), so that
+    arbitrary label values (1e9, say) need no memory in proportion to their size."""
+    return torch.unique(labels, return_inverse=True)[1]
+
+
 def alignment(x: Tensor, y: Tensor, alpha: float = 2) -> float:
     """mean_i ||x_i - y_i||^alpha over matching rows of x, y (N, d); 0 = perfectly aligned."""
     x, y = _features("x", x), _features("y", y)
@@ -82,7 +88,7 @@ def tolerance(x: Tensor, labels: Tensor) -> float:
     Closed form per class c: sum_{i != j in c} x_i . x_j = ||sum_{i in c} x_i||^2 - n_c.
     """
     x = _features("x", x)
-    labels = _labels("labels", labels, x.shape[0])
+    labels = _compact(_labels("labels", labels, x.shape[0]))
     sums = torch.zeros(int(labels.max()) + 1, x.shape[1], dtype=torch.float64, device=x.device)
     sums.index_add_(0, labels, x.double())
     counts = torch.bincount(labels).double()
@@ -95,11 +101,10 @@ def tolerance(x: Tensor, labels: Tensor) -> float:
 def class_centroids(x: Tensor, labels: Tensor) -> Tensor:
     """Normalised mean of the normalised features of each class present (C_present, d)."""
     x = _features("x", x)
-    labels = _labels("labels", labels, x.shape[0])
-    present = torch.unique(labels)
+    labels = _compact(_labels("labels", labels, x.shape[0]))
     sums = torch.zeros(int(labels.max()) + 1, x.shape[1], dtype=x.dtype, device=x.device)
     sums.index_add_(0, labels, x)
-    return F.normalize(sums[present], dim=1)
+    return F.normalize(sums, dim=1)
 
 
 def inter_class_uniformity(x: Tensor, labels: Tensor, t: float = 2.0) -> float:
@@ -115,7 +120,15 @@ def inter_class_uniformity(x: Tensor, labels: Tensor, t: float = 2.0) -> float:
 
 def knn_scores(train_x: Tensor, train_y: Tensor, test_x: Tensor, k: int = 200, t: float = 0.1,
                num_classes: int | None = None, chunk_size: int = 1024) -> Tensor:
-    """Class scores (M, C) of the weighted kNN vote: score_c = sum_{top-k neighbours of class c} exp(s / t)."""
+    """Log class scores (M, C) of the weighted kNN vote (InstDisc), for any temperature t > 0:
+
+        score_c = log sum_{top-k neighbours j of class c} exp(s_j / t)      (-inf for a class with none)
+
+    computed as m_c + log sum_j exp(s_j / t - m_c) with m_c the largest s_j / t of the class, in float64:
+    no weight overflows (exp(s / t) exceeds float32 for t below about 0.0113) and none underflows to a tie.
+    The vote, its ranking and every accuracy derived from it are those of exp(s / t).
+    ``num_classes`` (default: the largest training label + 1) must exceed every training label.
+    """
     train_x, test_x = _features("train_x", train_x), _features("test_x", test_x)
     train_y = _labels("train_y", train_y, train_x.shape[0])
     if train_x.shape[1] != test_x.shape[1]:
@@ -123,15 +136,23 @@ def knn_scores(train_x: Tensor, train_y: Tensor, test_x: Tensor, k: int = 200, t
                          f"{test_x.shape[1]}")
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= train_x.shape[0]:
         raise ValueError(f"k must be an integer in [1, {train_x.shape[0]}] (the number of training points), got {k!r}")
-    if not t > 0:
-        raise ValueError(f"t must be > 0, got {t}")
-    num_classes = int(train_y.max()) + 1 if num_classes is None else num_classes
-    scores = torch.zeros(test_x.shape[0], num_classes, dtype=torch.float32, device=test_x.device)
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or t <= 0:
+        raise ValueError(f"t must be a finite number > 0, got {t!r}")
+    largest = int(train_y.max())
+    if num_classes is None:
+        num_classes = largest + 1
+    elif isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes <= largest:
+        raise ValueError(f"num_classes must be an integer larger than every training label (the largest is "
+                         f"{largest}), got {num_classes!r}")
+    scores = torch.empty(test_x.shape[0], num_classes, dtype=torch.float64, device=test_x.device)
     for start in range(0, test_x.shape[0], chunk_size):
         sim = test_x[start : start + chunk_size] @ train_x.T
         top_sim, top_idx = sim.topk(k, dim=1)
-        weights = (top_sim.float() / t).exp()
-        scores[start : start + chunk_size].scatter_add_(1, train_y[top_idx], weights)
+        logits, labels = top_sim.double() / t, train_y[top_idx]
+        empty = torch.full((logits.shape[0], num_classes), -math.inf, dtype=torch.float64, device=logits.device)
+        class_max = empty.scatter_reduce(1, labels, logits, reduce="amax")
+        sums = torch.zeros_like(empty).scatter_add_(1, labels, (logits - class_max.gather(1, labels)).exp())
+        scores[start : start + chunk_size] = class_max + sums.log()
     return scores
 
 

@@ -26,10 +26,10 @@ def repo_root() -> Path:
 
 
 def notebook_dir() -> Path:
-    folder = Path(os.environ.get("DYSTRESS_NOTEBOOKS") or repo_root() / "notebooks")
+    folder = repo_root() / "notebooks"
     if not folder.is_dir():
-        raise FileNotFoundError(f"notebook folder {folder} not found: run from a clone of the repository "
-                                "(pip install -e .) or set DYSTRESS_NOTEBOOKS")
+        raise FileNotFoundError(f"notebook folder {folder} not found: install the package from a clone of the "
+                                "repository (pip install -e .), whose notebooks/ it runs")
     return folder
 
 

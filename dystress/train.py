@@ -14,34 +14,28 @@ ends with the same metrics as an uninterrupted run.
 
 from __future__ import annotations
 
+import contextlib
 import copy
-import csv
-import io
-import json
 import math
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 
-from . import metrics
+from . import run_folder
 from .atomic import replacing, write_text
+from .run_folder import COLUMNS, history_csv
 from .augment import SimCLRAugment
 from .config import TrainConfig
 from .data import DataSplits, load_dataset
-from .evaluate import encode
+from .evaluate import encode, knn_summary
 from .losses import ContrastiveOutput, ISogCLRLoss, make_loss
 from .models import TwoViews, build_model
 from .temperature import constant, kukleva_schedule
-
-COLUMNS = ("epoch", "loss", "lr", "temperature", "tau_pos_mean", "tau_pos_min", "tau_pos_max", "tau_neg_mean",
-           "tau_neg_min", "tau_neg_max", "knn_top1", "knn_top5", "uniformity", "tolerance", "train_seconds",
-           "eval_seconds", "images_per_s")
-TIMING_COLUMNS = ("train_seconds", "eval_seconds", "images_per_s")
-
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
@@ -181,21 +175,6 @@ def momentum_update(key_model: nn.Module, model: nn.Module, momentum: float) -> 
     torch._foreach_lerp_(keys, queries, 1 - momentum)
 
 
-def history_csv(history: list[dict]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in history:
-        writer.writerow({k: ("" if row.get(k) is None else row[k]) for k in COLUMNS})
-    return buffer.getvalue()
-
-
-def read_history(run_dir: Path) -> list[dict]:
-    """metrics.csv as a list of dicts of floats (None where a cell is empty)."""
-    with open(Path(run_dir) / "metrics.csv", newline="") as f:
-        return [{k: (float(v) if v != "" else None) for k, v in row.items()} for row in csv.DictReader(f)]
-
-
 def load_checkpoint(path: Path, config: TrainConfig) -> dict:
     """Read a checkpoint (weights only) and check that it belongs to ``config``."""
     try:
@@ -225,15 +204,187 @@ def _distributed_context(device_name: str) -> tuple[int, int, torch.device]:
     return dist.get_rank(), dist.get_world_size(), device
 
 
+@dataclass
+class Training:
+    """What one training run holds between epochs (built by ``build``, restored by ``restore``)."""
+
+    config: TrainConfig
+    device: torch.device
+    rank: int
+    world: int
+    model: nn.Module  # the encoder with its projection head; what checkpoints store
+    key_model: nn.Module | None  # MoCo's momentum encoder
+    step_model: nn.Module  # what a step calls: both views at once (or MoCo's query), compiled / DDP-wrapped
+    loss_fn: nn.Module
+    optimizer: torch.optim.Optimizer
+    order: torch.Generator  # draws each epoch's order of the training images
+    augment: SimCLRAugment
+    images: Tensor  # the training images on the device, uint8 (N, H, W, 3)
+    monitor: "Monitor | None"  # the labelled data of the per-epoch kNN; None for unlabelled data
+    history: list[dict]
+
+    @property
+    def autocast(self) -> bool:
+        return self.device.type == "cuda" and self.config.amp
+
+    @property
+    def channels_last(self) -> bool:
+        return self.device.type == "cuda" and self.config.channels_last
+
+
+@dataclass
+class Monitor:
+    """The labelled data of the per-epoch evaluation: the training images as the kNN bank, the test split."""
+
+    train_labels: Tensor
+    test_images: Tensor
+    test_labels: Tensor
+    num_classes: int
+
+    def __call__(self, training: "Training") -> dict:
+        return knn_monitor(training.model, training.images, self.train_labels, self.test_images, self.test_labels,
+                           training.config, self.num_classes, training.autocast)
+
+
+def build(config: TrainConfig, data: DataSplits, device: torch.device, rank: int = 0, world: int = 1) -> Training:
+    """Model, momentum encoder, loss, optimiser, augmentation and device data of a fresh run (seeded)."""
+    seed_everything(config.seed, config.deterministic)
+    order = torch.Generator().manual_seed(config.seed)
+    model = build_model(config.model, config.out_dim).to(device)
+    if device.type == "cuda" and config.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    key_model = copy.deepcopy(model).requires_grad_(False) if config.method == "moco" else None
+    loss_fn = build_loss(config, len(data.train), distributed=world > 1).to(device)
+    optimizer = build_optimizer(config, model)
+    labelled = data.train.labels is not None and data.test is not None and data.test.labels is not None
+    monitor = None
+    if labelled and len(data.train.classes) >= 2:
+        monitor = Monitor(data.train.labels.to(device), data.test.images.to(device), data.test.labels.to(device),
+                          len(data.train.classes))
+    augment = SimCLRAugment(size=config.image_size, scale=(config.crop_min_scale, 1.0))
+    return Training(config, device, rank, world, model, key_model, model, loss_fn, optimizer, order, augment,
+                    data.train.images.to(device), monitor, [])
+
+
+def restore(training: Training, state: dict) -> None:
+    """Load a checkpoint's weights, optimiser and loss state, metrics and random states into ``training``."""
+    training.model.load_state_dict(state["model"])
+    if training.key_model is not None:
+        training.key_model.load_state_dict(state["key_model"])
+    training.loss_fn.load_state_dict(state["loss"])
+    training.optimizer.load_state_dict(state["optimizer"])
+    training.history = list(state["history"])
+    torch.set_rng_state(state["rng"]["cpu"])
+    training.order.set_state(state["rng"]["order"])
+    if training.device.type == "cuda" and state["rng"]["cuda"] is not None:
+        torch.cuda.set_rng_state(state["rng"]["cuda"], training.device)
+
+
+def prepare_step_model(training: Training) -> None:
+    """What a step calls: both views through one module (or MoCo's query encoder), compiled when asked, and
+    under torchrun with synchronised BatchNorm (CUDA) and DDP; each process draws its own augmentations."""
+    config, model = training.config, training.model
+    cuda = training.device.type == "cuda"
+    if training.world > 1:
+        torch.manual_seed(config.seed + 1000 * training.rank + len(training.history))
+        if cuda:
+            model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    step_model = TwoViews(model) if training.key_model is None else model
+    if config.compile:
+        step_model = torch.compile(step_model)
+    if training.world > 1:
+        step_model = nn.parallel.DistributedDataParallel(step_model, device_ids=[training.device] if cuda else None)
+    training.step_model = step_model
+
+
+def train_epoch(training: Training, epoch: int, bar) -> dict:
+    """One epoch (0-based ``epoch``): the learning rate and temperature of the epoch, every full batch, and the
+    epoch's metrics row (loss, temperatures used, seconds); raises ``TrainingDiverged`` on a non-finite loss."""
+    config, device, model = training.config, training.device, training.model
+    lr = learning_rate(config, epoch)
+    for group in training.optimizer.param_groups:
+        group["lr"] = lr
+    if config.tau_schedule == "kukleva":
+        tau = kukleva_schedule(epoch, config.schedule_tau_min, config.schedule_tau_max, config.schedule_t_max)
+        training.loss_fn.profile = constant(tau)
+    model.train()
+    t0 = time.perf_counter()
+    n_train, per_rank = training.images.shape[0], config.batch_size // training.world
+    steps = n_train // config.batch_size
+    permutation = torch.randperm(n_train, generator=training.order).to(device)
+    loss_sum, tau_sums = torch.zeros((), device=device), torch.zeros(4, device=device)
+    tau_lows, tau_highs = torch.full((2,), math.inf, device=device), torch.full((2,), -math.inf, device=device)
+    for step in range(steps):
+        start = step * config.batch_size + training.rank * per_rank
+        index = permutation[start : start + per_rank]
+        batch = training.images[index]
+        v0, v1 = training.augment(batch), training.augment(batch)
+        if training.channels_last:
+            v0 = v0.contiguous(memory_format=torch.channels_last)
+            v1 = v1.contiguous(memory_format=torch.channels_last)
+        out = contrastive_loss(training.step_model, training.key_model, training.loss_fn, v0, v1, index,
+                               training.autocast)
+        training.optimizer.zero_grad(set_to_none=True)
+        out.loss.backward()
+        training.optimizer.step()
+        if training.key_model is not None:
+            momentum_update(training.key_model, model, config.moco_momentum)
+        loss_sum += out.loss.detach()
+        sums, lows, highs = temperature_statistics(out)
+        tau_sums += sums
+        tau_lows, tau_highs = torch.minimum(tau_lows, lows), torch.maximum(tau_highs, highs)
+        bar.update(1)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    train_seconds = time.perf_counter() - t0
+    mean_loss = (loss_sum / steps).item()
+    if not math.isfinite(mean_loss):
+        raise TrainingDiverged(f"non-finite loss ({mean_loss}) in epoch {epoch + 1}")
+    (pos_sum, pos_count, neg_sum, neg_count), lows, highs = tau_sums.tolist(), tau_lows.tolist(), tau_highs.tolist()
+    return {"epoch": epoch + 1, "loss": mean_loss, "lr": lr,
+            "temperature": training.loss_fn.profile.tau_max if config.tau_schedule != "none" else None,
+            "tau_pos_mean": pos_sum / pos_count, "tau_pos_min": lows[0], "tau_pos_max": highs[0],
+            "tau_neg_mean": neg_sum / neg_count if neg_count else None,
+            "tau_neg_min": lows[1] if neg_count else None, "tau_neg_max": highs[1] if neg_count else None,
+            "knn_top1": None, "knn_top5": None, "train_seconds": train_seconds, "eval_seconds": 0.0,
+            "images_per_s": steps * config.batch_size / train_seconds}
+
+
+def save(training: Training, run_dir: Path) -> None:
+    """checkpoint.pt and metrics.csv after an epoch, each replaced atomically."""
+    state = {
+        "config_hash": training.config.run_hash(),
+        "config": training.config.to_dict(),
+        "model": training.model.state_dict(),
+        "key_model": training.key_model.state_dict() if training.key_model is not None else None,
+        "loss": training.loss_fn.state_dict(),
+        "optimizer": training.optimizer.state_dict(),
+        "history": training.history,
+        "rng": {"cpu": torch.get_rng_state(), "order": training.order.get_state(),
+                "cuda": torch.cuda.get_rng_state(training.device) if training.device.type == "cuda" else None},
+    }
+    with replacing(run_dir / run_folder.CHECKPOINT) as tmp:
+        torch.save(state, tmp)
+    write_text(run_dir / run_folder.METRICS, history_csv(training.history))
+
+
+def _check_stop_after(stop_after: object) -> None:
+    if stop_after is not None and (isinstance(stop_after, bool) or not isinstance(stop_after, int) or stop_after < 1):
+        raise ValueError(f"stop_after must be an integer >= 1 (epochs to train in this call) or None, got {stop_after!r}")
+
+
 def train(config: TrainConfig, run_dir: str | Path, data: DataSplits | None = None, progress: bool = True,
           stop_after: int | None = None) -> list[dict]:
     """Train (or resume) the run of ``config`` in ``run_dir``; returns the per-epoch metrics.
 
-    Everything that can be wrong with the inputs (data, batch size, an existing checkpoint) is checked
-    before the run folder is created or changed. ``stop_after`` ends the call after that many epochs
-    (the run can be resumed), for tests and time-boxed sessions. Under torchrun every process trains on
-    its share of each batch, the loss gathers the embeddings of all processes, and process 0 writes.
+    Everything that can be wrong with the inputs (data, batch size, the folder, an existing checkpoint) is
+    checked before the run folder is created or changed; the folder is only adopted when it is new, empty or
+    this run's own (``run_folder``), and its lock keeps a second process out. ``stop_after`` ends the call
+    after that many epochs (the run can be resumed), for tests and time-boxed sessions. Under torchrun every
+    process trains on its share of each batch, the loss gathers the embeddings of all processes, and
+    process 0 writes.
     """
+    _check_stop_after(stop_after)
     run_dir = Path(run_dir)
     rank, world, device = _distributed_context(config.device)
     if data is None:
@@ -245,165 +396,77 @@ def train(config: TrainConfig, run_dir: str | Path, data: DataSplits | None = No
         raise ValueError(f"batch_size={config.batch_size} must be divisible by the {world} processes")
     if config.loss == "isogclr" and world > 1:
         raise ValueError("loss 'isogclr' keeps per-sample state and runs in a single process")
-    checkpoint_path = run_dir / "checkpoint.pt"
-    state = load_checkpoint(checkpoint_path, config) if checkpoint_path.exists() else None
+    run_folder.check_adoptable(run_dir, config)
+    with run_folder.locked(run_dir) if rank == 0 else contextlib.nullcontext():
+        run_folder.check_adoptable(run_dir, config)
+        checkpoint_path = run_dir / run_folder.CHECKPOINT
+        state = load_checkpoint(checkpoint_path, config) if checkpoint_path.exists() else None
+        training = build(config, data, device, rank, world)
+        if state is not None:
+            restore(training, state)
+        prepare_step_model(training)
+        return _train_epochs(training, run_dir, stop_after, progress)
 
-    seed_everything(config.seed, config.deterministic)
-    order = torch.Generator().manual_seed(config.seed)
-    model = build_model(config.model, config.out_dim).to(device)
-    cuda = device.type == "cuda"
-    if cuda and config.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    key_model = copy.deepcopy(model).requires_grad_(False) if config.method == "moco" else None
-    loss_fn = build_loss(config, n_train, distributed=world > 1).to(device)
-    optimizer = build_optimizer(config, model)
-    history: list[dict] = []
-    if state is not None:
-        model.load_state_dict(state["model"])
-        if key_model is not None:
-            key_model.load_state_dict(state["key_model"])
-        loss_fn.load_state_dict(state["loss"])
-        optimizer.load_state_dict(state["optimizer"])
-        history = list(state["history"])
-        torch.set_rng_state(state["rng"]["cpu"])
-        order.set_state(state["rng"]["order"])
-        if cuda and state["rng"]["cuda"] is not None:
-            torch.cuda.set_rng_state(state["rng"]["cuda"], device)
-    if world > 1:
-        # same initial weights on every process (above), different augmentations (here)
-        torch.manual_seed(config.seed + 1000 * rank + len(history))
-        if cuda:
-            model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
-    views_model = TwoViews(model) if key_model is None else model
-    if config.compile:
-        views_model = torch.compile(views_model)
-    if world > 1:
-        views_model = nn.parallel.DistributedDataParallel(views_model, device_ids=[device] if cuda else None)
-    if rank == 0:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        write_text(run_dir / "config.json", json.dumps(config.to_dict(), indent=2))
-        if history:
-            write_text(run_dir / "metrics.csv", history_csv(history))
 
-    augment = SimCLRAugment(size=config.image_size, scale=(config.crop_min_scale, 1.0))
-    images = data.train.images.to(device)
-    labelled = data.train.labels is not None and data.test is not None and data.test.labels is not None
-    if labelled:
-        train_labels, test_images = data.train.labels.to(device), data.test.images.to(device)
-        test_labels = data.test.labels.to(device)
-    per_rank = config.batch_size // world
-    steps = n_train // config.batch_size
-    autocast = cuda and config.amp
-    monitor = lambda: knn_monitor(model, images, train_labels, test_images, test_labels, config,  # noqa: E731
-                                  len(data.train.classes), autocast)
-    if labelled and not history:
-        history.append(dict.fromkeys(COLUMNS) | {"epoch": 0} | monitor())  # the untrained model: the baseline
+def _train_epochs(training: Training, run_dir: Path, stop_after: int | None, progress: bool) -> list[dict]:
+    config, history, writer = training.config, training.history, training.rank == 0
     start_epoch = history[-1]["epoch"] if history else 0
     last = config.epochs if stop_after is None else min(config.epochs, start_epoch + stop_after)
-    bar = _progress(total=(last - start_epoch) * steps, enabled=progress and rank == 0)
+    if last <= start_epoch:
+        return history
+    if writer:
+        run_folder.write_config(run_dir, config)
+        run_folder.invalidate_bundle(run_dir)
+        segment = run_folder.new_segment(config, training.device, start_epoch, training.world)
+    if training.monitor is not None and not history:
+        history.append(dict.fromkeys(COLUMNS) | {"epoch": 0} | training.monitor(training))  # the untrained model
+    steps = len(training.images) // config.batch_size
+    bar = _progress(total=(last - start_epoch) * steps, enabled=progress and writer)
     for epoch in range(start_epoch, last):
-        lr = learning_rate(config, epoch)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        if config.tau_schedule == "kukleva":
-            tau = kukleva_schedule(epoch, config.schedule_tau_min, config.schedule_tau_max, config.schedule_t_max)
-            loss_fn.profile = constant(tau)
-        model.train()
-        t0 = time.perf_counter()
-        permutation = torch.randperm(n_train, generator=order).to(device)
-        loss_sum, tau_sums = torch.zeros((), device=device), torch.zeros(4, device=device)
-        tau_lows, tau_highs = torch.full((2,), math.inf, device=device), torch.full((2,), -math.inf, device=device)
-        for step in range(steps):
-            start = step * config.batch_size + rank * per_rank
-            index = permutation[start : start + per_rank]
-            batch = images[index]
-            v0, v1 = augment(batch), augment(batch)
-            if cuda and config.channels_last:
-                v0 = v0.contiguous(memory_format=torch.channels_last)
-                v1 = v1.contiguous(memory_format=torch.channels_last)
-            out = contrastive_loss(views_model, key_model, loss_fn, v0, v1, index, autocast)
-            optimizer.zero_grad(set_to_none=True)
-            out.loss.backward()
-            optimizer.step()
-            if key_model is not None:
-                momentum_update(key_model, model, config.moco_momentum)
-            loss_sum += out.loss.detach()
-            sums, lows, highs = temperature_statistics(out)
-            tau_sums += sums
-            tau_lows, tau_highs = torch.minimum(tau_lows, lows), torch.maximum(tau_highs, highs)
-            bar.update(1)
-        if cuda:
-            torch.cuda.synchronize(device)
-        train_seconds = time.perf_counter() - t0
-        mean_loss = (loss_sum / steps).item()
-        if not math.isfinite(mean_loss):
+        try:
+            row = train_epoch(training, epoch, bar)
+        except TrainingDiverged as error:
             bar.close()
-            kept = f"the last good checkpoint (epoch {history[-1]['epoch']}) is kept in {checkpoint_path}" \
-                if history and checkpoint_path.exists() else "no checkpoint was written"
-            raise TrainingDiverged(f"non-finite loss ({mean_loss}) in epoch {epoch + 1}; {kept}. Lower the learning "
-                                   f"rate or raise the temperature.")
-        (pos_sum, pos_count, neg_sum, neg_count), lows, highs = tau_sums.tolist(), tau_lows.tolist(), tau_highs.tolist()
-        row = {"epoch": epoch + 1, "loss": mean_loss, "lr": lr,
-               "temperature": loss_fn.profile.tau_max if config.tau_schedule != "none" else None,
-               "tau_pos_mean": pos_sum / pos_count, "tau_pos_min": lows[0], "tau_pos_max": highs[0],
-               "tau_neg_mean": neg_sum / neg_count if neg_count else None,
-               "tau_neg_min": lows[1] if neg_count else None, "tau_neg_max": highs[1] if neg_count else None,
-               "knn_top1": None, "knn_top5": None, "train_seconds": train_seconds, "eval_seconds": 0.0,
-               "images_per_s": steps * config.batch_size / train_seconds}
-        if labelled and ((epoch + 1) % config.eval_every == 0 or epoch + 1 == config.epochs):
-            row.update(monitor())
+            kept = f"the last good checkpoint (epoch {history[-1]['epoch']}) is kept in {run_dir}" \
+                if history and (run_dir / run_folder.CHECKPOINT).exists() else "no checkpoint was written"
+            raise TrainingDiverged(f"{error}; {kept}. Lower the learning rate or raise the temperature.") from None
+        if training.monitor is not None and ((epoch + 1) % config.eval_every == 0 or epoch + 1 == config.epochs):
+            row.update(training.monitor(training))
         history.append(row)
-        bar.set_postfix(epoch=epoch + 1, loss=f"{mean_loss:.3f}",
+        bar.set_postfix(epoch=epoch + 1, loss=f"{row['loss']:.3f}",
                         knn=f"{row['knn_top1']:.1f}" if row["knn_top1"] is not None else "-")
-        if rank == 0:
-            _save_checkpoint(checkpoint_path, config, model, key_model, loss_fn, optimizer, history, order, device)
-            write_text(run_dir / "metrics.csv", history_csv(history))
+        if writer:
+            save(training, run_dir)
+            run_folder.record_segment(run_dir, config, segment, epoch + 1, row["train_seconds"])
     bar.close()
     return history
 
 
 def knn_monitor(model: nn.Module, images: Tensor, train_labels: Tensor, test_images: Tensor, test_labels: Tensor,
                 config: TrainConfig, num_classes: int, autocast: bool) -> dict:
-    """Weighted kNN of the test images against the training images on backbone features (no augmentation);
-    uniformity (of at most 5,000) and tolerance of the test projections; and how long that took."""
+    """Weighted kNN of the test images against the training images on backbone features (no augmentation),
+    uniformity and tolerance of the test projections, measured as the evaluation bundle measures them; and
+    how long that took."""
     t0 = time.perf_counter()
     bank = encode(model, images, autocast=autocast)[0]
     queries, embeddings = encode(model, test_images, autocast=autocast)
-    knn = metrics.knn_accuracy(bank, train_labels, queries, test_labels, k=min(config.knn_k, len(images)),
-                               t=config.knn_t, num_classes=num_classes)
-    return {"knn_top1": knn["top1"], "knn_top5": knn["top5"], "uniformity": metrics.uniformity(embeddings[:5000]),
-            "tolerance": metrics.tolerance(embeddings, test_labels), "eval_seconds": time.perf_counter() - t0}
+    summary = knn_summary(bank, train_labels, queries, embeddings, test_labels, config.knn_k, config.knn_t,
+                          num_classes, config.seed)
+    return {"knn_top1": summary["knn"]["top1"], "knn_top5": summary["knn"]["top5"],
+            "uniformity": summary["uniformity"], "tolerance": summary["tolerance"],
+            "eval_seconds": time.perf_counter() - t0}
 
 
-def _save_checkpoint(path: Path, config: TrainConfig, model: nn.Module, key_model: nn.Module | None,
-                     loss_fn: nn.Module, optimizer: torch.optim.Optimizer, history: list[dict],
-                     order: torch.Generator, device: torch.device) -> None:
-    state = {
-        "config_hash": config.run_hash(),
-        "config": config.to_dict(),
-        "model": model.state_dict(),
-        "key_model": key_model.state_dict() if key_model is not None else None,
-        "loss": loss_fn.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "history": history,
-        "rng": {"cpu": torch.get_rng_state(), "order": order.get_state(),
-                "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None},
-    }
-    with replacing(path) as tmp:
-        torch.save(state, tmp)
-
-
-def load_model(run_dir: str | Path, device: str | torch.device | None = "cpu") -> tuple[nn.Module, TrainConfig]:
-    """The trained model of a run folder (from its checkpoint, weights only) and its configuration;
-    ``device`` None: the device the configuration names."""
-    from .config import from_dict
-
+def load_model(run_dir: str | Path, device: str | torch.device | None = "cpu") -> tuple[nn.Module, TrainConfig, int]:
+    """The trained model of a run folder (from its checkpoint, weights only), its configuration and the epoch
+    the checkpoint ends; ``device`` None: the device the configuration names."""
     run_dir = Path(run_dir)
-    config = from_dict(json.loads((run_dir / "config.json").read_text()))
-    state = load_checkpoint(run_dir / "checkpoint.pt", config)
+    config = run_folder.read_config(run_dir)
+    state = load_checkpoint(run_dir / run_folder.CHECKPOINT, config)
     model = build_model(config.model, config.out_dim)
     model.load_state_dict(state["model"])
-    return model.to(select_device(config.device) if device is None else device).eval(), config
+    epoch = int(state["history"][-1]["epoch"]) if state["history"] else 0
+    return model.to(select_device(config.device) if device is None else device).eval(), config, epoch
 
 
 def _progress(total: int, enabled: bool):

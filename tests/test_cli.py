@@ -33,7 +33,8 @@ def test_train_prints_the_untrained_and_trained_knn_then_evaluate(tmp_path, caps
     assert cli.main(["evaluate", str(run), "--max-points", "50"]) == 0
     assert '"knn"' in capsys.readouterr().out and (run / "bundle.npz").exists()
     assert cli.main(["publish", str(run)]) == 0
-    published = sorted(p.name for p in (tmp_path / "results" / "run").iterdir())
+    name = json.loads((run / "manifest.json").read_text())["run"]
+    published = sorted(p.name for p in (tmp_path / "results" / name).iterdir())
     assert published == ["bundle.json", "bundle.npz", "config.json", "manifest.json", "metrics.csv"]
 
 
@@ -43,3 +44,45 @@ def test_train_rejects_bad_values_with_a_message(tmp_path, capsys):
     with pytest.raises(SystemExit):
         cli.main(["train", "--detach_tau", "maybe"])
     assert not (tmp_path / "x").exists()
+
+
+def test_a_malformed_parameter_value_is_one_line_naming_it(capsys):
+    assert cli.main(["run", "--only", "01", "-p", "methods=[a, b"]) == 2
+    err = capsys.readouterr().err
+    assert "parameter 'methods': '[a, b' is not a YAML value" in err and "Traceback" not in err
+
+
+def test_an_out_path_that_is_a_file_is_refused_before_running(tmp_path, capsys):
+    blocker = tmp_path / "out"
+    blocker.write_text("a file")
+    assert cli.main(["run", "--only", "01", "--out", str(blocker)]) == 2
+    err = capsys.readouterr().err
+    assert "--out" in err and "is not a folder" in err and ".failed.ipynb" not in err
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "x"])
+def test_stop_after_must_be_positive(value, capsys, tmp_path):
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--stop-after", value, "--run-dir", str(tmp_path / "r")])
+    assert "--stop-after: expected an integer >= 1" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_huge_seed_is_named(capsys, tmp_path):
+    assert cli.main(["train", "--seed", str(2**70), "--run-dir", str(tmp_path / "r")]) == 2
+    assert "seed must lie in [0, 2147483647]" in capsys.readouterr().err
+
+
+def test_a_one_class_folder_trains_without_claiming_an_accuracy(tmp_path, capsys):
+    from .conftest import write_images
+
+    write_images(tmp_path / "pictures" / "only", 40)
+    run = tmp_path / "run"
+    args = ["train", "--dataset", "folder", "--data_dir", str(tmp_path / "pictures"), "--epochs", "1",
+            "--batch_size", "16", "--run-dir", str(run)]
+    assert cli.main(args) == 0
+    assert "kNN: not measured (it needs a labelled test split with at least two classes)" in capsys.readouterr().out
+    assert cli.main(["evaluate", str(run), "--max-points", "20"]) == 0
+    bundle = json.loads((run / "bundle.json").read_text())
+    assert "knn" not in bundle and "linear" not in bundle
+    assert any("accuracy needs at least two classes" in reason for reason in bundle["skipped"])

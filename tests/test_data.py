@@ -137,3 +137,20 @@ def test_real_cifar10_image_folder(cifar10_subset):
     assert 100 < d.train.images.float().mean() < 140
     lt = load_dataset("cifar10-lt", cifar10_subset, imbalance_ratio=0.1)
     assert torch.bincount(lt.train.labels).tolist() == [int(np.floor(500 * 0.1 ** (c / 9))) for c in range(10)]
+
+
+def test_decoded_folders_are_cached_under_the_data_root_unless_a_cache_is_chosen(labelled_folder, monkeypatch):
+    monkeypatch.delenv("DYSTRESS_CACHE")
+    monkeypatch.setattr(data_module, "default_data_dir", lambda: pytest.fail("the repository's data/ is not used"))
+    load_dataset("folder", labelled_folder)
+    assert list((labelled_folder / ".cache").glob("images-*.npz"))
+    again = load_dataset("folder", labelled_folder)  # the cache folder is not read as a class
+    assert again.train.classes == ["cat", "dog", "emu"]
+
+
+def test_an_oversized_image_is_refused_by_name(labelled_folder, monkeypatch):
+    from PIL import Image
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 50)  # stands in for a 20000 x 20000 image: 12 x 12 > 2 x 50
+    with pytest.raises(ValueError, match=r"image .*img000.png has more than 100 pixels, PIL's limit"):
+        load_dataset("folder", labelled_folder)

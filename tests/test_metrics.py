@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import scipy.stats
 import torch
+import torch.nn.functional as F
 
 from dystress import metrics
 
@@ -153,3 +154,54 @@ def test_bad_inputs_name_the_parameter():
         metrics.uniformity(x[:1])
     with pytest.raises(ValueError, match="train_x and test_x must have the same dimension"):
         metrics.knn_accuracy(x, torch.zeros(5, dtype=torch.long), torch.randn(2, 4), torch.zeros(2, dtype=torch.long))
+
+
+def log_domain_knn_ranking(train_x, train_y, test_x, k, t, classes):
+    """float64 reference: each class's score as log sum exp(s / t) over its top-k neighbours, never exponentiated."""
+    tr, te = normalised(train_x.double()), normalised(test_x.double())
+    rankings = []
+    for q in te:
+        sims = sorted(((float(np.dot(q, p)), int(c)) for p, c in zip(tr, train_y)), reverse=True)[:k]
+        logs = []
+        for c in range(classes):
+            members = [s / t for s, label in sims if label == c]
+            top = max(members, default=-math.inf)
+            logs.append(top + math.log(sum(math.exp(m - top) for m in members)) if members else -math.inf)
+        rankings.append(sorted(range(classes), key=lambda c: (-logs[c], c)))
+    return rankings
+
+
+@pytest.mark.parametrize("t", [0.01, 0.001])
+def test_knn_is_exact_for_small_temperatures_in_float32(t):
+    # exp(s / t) overflows float32 for s / t > 88.7: with similarities above 0.9 the nearest neighbours would weigh
+    # inf at t = 0.01 and most votes would be ties (the overflowing vote scored 25 % here, the exact one 96.7 %)
+    g = torch.Generator().manual_seed(3)
+    centres = 4 * F.normalize(torch.ones(16), dim=0) + 0.4 * torch.randn(4, 16, generator=g)
+    train_y = torch.arange(4).repeat(40)
+    train_x = (centres[train_y] + 0.3 * torch.randn(160, 16, generator=g)).float()
+    test_y = torch.arange(4).repeat(15)
+    test_x = (centres[test_y] + 0.3 * torch.randn(60, 16, generator=g)).float()
+    assert (F.normalize(test_x, dim=1) @ F.normalize(train_x, dim=1).T).max() > 0.9
+    ranked = log_domain_knn_ranking(train_x, train_y, test_x, 50, t, 4)
+    expected = 100 * sum(r[0] == int(y) for r, y in zip(ranked, test_y)) / len(test_y)
+    got = metrics.knn_accuracy(train_x, train_y, test_x, test_y, k=50, t=t)
+    assert got["top1"] == pytest.approx(expected)
+    scores = metrics.knn_scores(train_x, train_y, test_x, k=50, t=t)
+    assert not torch.isnan(scores).any()
+    assert [row.tolist() for row in scores.sort(dim=1, descending=True, stable=True).indices] == ranked
+
+
+def test_knn_rejects_labels_beyond_num_classes_and_bad_t():
+    x, y = random_features(n=20, classes=4)
+    with pytest.raises(ValueError, match=r"num_classes must be an integer larger than every training label"):
+        metrics.knn_accuracy(x, y, x, y, k=5, num_classes=2)
+    for bad in (0, -0.1, math.inf, math.nan, True):
+        with pytest.raises(ValueError, match="t must be a finite number > 0"):
+            metrics.knn_accuracy(x, y, x, y, k=5, t=bad)
+
+
+def test_tolerance_and_centroids_accept_any_label_values():
+    x, y = random_features(n=30, classes=3)
+    huge = torch.tensor([0, 10**9, 7])[y]
+    assert metrics.tolerance(x, huge) == pytest.approx(metrics.tolerance(x, y), abs=1e-12)
+    assert metrics.inter_class_uniformity(x, huge) == pytest.approx(metrics.inter_class_uniformity(x, y), abs=1e-12)

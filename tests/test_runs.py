@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from dystress import runs
+from dystress import run_folder, runs
 from dystress.config import resolve
 
 
@@ -23,7 +23,9 @@ def test_compute_then_load_without_retraining(tmp_path, monkeypatch):
     assert first.source == "computed" and first.folder == tmp_path / "runs" / runs.run_name(config)
     assert [r["epoch"] for r in first.history] == [0, 1, 2]
     assert first.summary["knn"]["k"] == 10 and first.manifest["config_hash"] == config.run_hash()
-    assert first.manifest["torch"] and first.manifest["wall_seconds"] > 0
+    (segment,) = first.manifest["segments"]
+    assert segment["versions"]["torch"] and segment["epochs"] == [0, 2] and first.manifest["wall_seconds"] > 0
+    assert first.summary["evaluated"]["epoch"] == 2 and first.summary["evaluated"]["config_hash"] == config.run_hash()
     monkeypatch.setattr(runs, "train", lambda *a, **k: pytest.fail("must not retrain"))
     again = runs.compute_or_load(config, progress=False)
     assert again.source == "runs" and again.summary == first.summary
@@ -45,7 +47,7 @@ def test_published_results_take_precedence_and_hold_no_weights(tmp_path, monkeyp
     config = tiny()
     computed = runs.compute_or_load(config, progress=False, max_points=100)
     target = runs.publish(computed.folder)
-    assert sorted(p.name for p in target.iterdir()) == sorted(runs.RESULT_FILES)
+    assert sorted(p.name for p in target.iterdir()) == sorted(run_folder.RESULT_FILES)
     assert not list(target.glob("*.pt"))
     monkeypatch.setattr(runs, "train", lambda *a, **k: pytest.fail("must not retrain"))
     loaded = runs.compute_or_load(config)
@@ -74,3 +76,31 @@ def test_force_recomputes(tmp_path, monkeypatch):
 def test_evaluating_an_untrained_folder_is_an_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="holds no checkpoint.pt"):
         runs.evaluate_run(tmp_path)
+
+
+def test_inactive_parameters_and_new_fields_rename_no_run(monkeypatch):
+    import dataclasses
+
+    from dystress.config import TrainConfig
+
+    dystress = tiny()
+    inactive = dict(isogclr_eta=0.5, macl_alpha=0.1, dcl_sigma=0.9, temperature=0.7, schedule_t_max=3, queue_size=7,
+                    hard_quantile=0.5, moco_momentum=0.5, imbalance_ratio=0.5, dynamic_tau=False)
+    assert dystress.run_hash() == tiny(**inactive).run_hash()
+    ntxent = tiny(loss="ntxent")
+    assert ntxent.run_hash() == tiny(loss="ntxent", tau_min=0.1, tau_max=0.5, detach_tau=False).run_hash()
+    assert tiny(loss="ntxent", temperature=1).run_hash() == tiny(loss="ntxent", temperature=1.0).run_hash()
+    expected = dystress.run_hash()
+    # a field added to the configuration appears in to_dict (and config.json), never in the run's identity
+    monkeypatch.setattr(TrainConfig, "to_dict", lambda self: dataclasses.asdict(self) | {"a_new_option": 1})
+    assert "a_new_option" in dystress.to_dict() and dystress.run_hash() == expected
+
+
+@pytest.mark.parametrize("loss,active", [
+    ("ntxent", dict(temperature=0.3)), ("ntxent", dict(tau_schedule="kukleva")), ("dystress", dict(tau_min=0.1)),
+    ("dystress", dict(detach_tau=False)), ("dcl", dict(dcl_weighted=True)), ("dcl", dict(dynamic_tau=True)),
+    ("hard", dict(hard_quantile=0.5)), ("macl", dict(macl_alpha=0.2)), ("isogclr", dict(isogclr_eta=0.1)),
+])
+def test_every_active_parameter_renames_the_run(loss, active):
+    assert tiny(loss=loss).run_hash() != tiny(loss=loss, **active).run_hash()
+    assert tiny(loss=loss).run_hash() != tiny(loss=loss, seed=1).run_hash()

@@ -1,4 +1,5 @@
 import csv
+import json
 import math
 import os
 import signal
@@ -14,7 +15,8 @@ from dystress.augment import normalize
 from dystress.config import resolve
 from dystress.data import load_dataset
 from dystress.metrics import knn_accuracy
-from dystress.train import LARS, TIMING_COLUMNS, TrainingDiverged, learning_rate, load_model, read_history, train
+from dystress.run_folder import TIMING_COLUMNS, read_history
+from dystress.train import LARS, TrainingDiverged, learning_rate, load_model, train
 
 
 @pytest.fixture(autouse=True)
@@ -44,8 +46,8 @@ def test_training_writes_metrics_checkpoint_and_config(tmp_path):
     assert read_history(tmp_path / "run")[1]["loss"] == pytest.approx(history[1]["loss"])
     state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
     assert state["config_hash"] == config.run_hash() and len(state["history"]) == 4
-    model, loaded = load_model(tmp_path / "run")
-    assert loaded == config and not model.training
+    model, loaded, epoch = load_model(tmp_path / "run")
+    assert loaded == config and epoch == 3 and not model.training
 
 
 def test_learning_rate_schedule():
@@ -100,6 +102,9 @@ def test_sigkill_then_the_same_command_resumes_to_the_same_result(tmp_path):
     strip = lambda rows: [{k: v for k, v in r.items() if k not in TIMING_COLUMNS} for r in rows]  # noqa: E731
     assert strip(resumed) == strip(whole)
     assert not list((tmp_path / "killed").glob(".*.tmp*"))
+    segments = json.loads((tmp_path / "killed" / "manifest.json").read_text())["segments"]
+    assert len(segments) == 2 and segments[0]["epochs"][0] == 0 and segments[1]["epochs"][1] == 6
+    assert segments[0]["epochs"][1] == segments[1]["epochs"][0] == len(interrupted) - 1
 
 
 CONFIGS = {
@@ -161,11 +166,13 @@ def test_bad_input_stops_before_any_file_is_written(overrides, data_dir, message
 def test_corrupt_or_foreign_checkpoint_stops_before_training(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
+    (run / "config.json").write_text(json.dumps(tiny().to_dict()))
     (run / "checkpoint.pt").write_bytes(b"\x00not a checkpoint")
     with pytest.raises(ValueError, match="checkpoint .* is corrupt or unreadable"):
         train(tiny(), run, progress=False)
-    assert sorted(p.name for p in run.iterdir()) == ["checkpoint.pt"]
+    assert sorted(p.name for p in run.iterdir() if p.name != ".lock") == ["checkpoint.pt", "config.json"]
     train(tiny(epochs=1), tmp_path / "other", progress=False)
+    (tmp_path / "other" / "config.json").write_text(json.dumps(tiny(epochs=2).to_dict()))
     with pytest.raises(ValueError, match="belongs to another configuration"):
         train(tiny(epochs=2), tmp_path / "other", progress=False)
 

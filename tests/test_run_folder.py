@@ -1,0 +1,179 @@
+"""What a run folder records stays true: fresh bundles, derived publishing, kept provenance, one writer."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from dystress import cli, run_folder, runs
+from dystress.config import resolve
+from dystress.train import train
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def private_folders(tmp_path, monkeypatch):
+    monkeypatch.setenv("DYSTRESS_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("DYSTRESS_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("DYSTRESS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+
+
+def tiny(**overrides):
+    return resolve("smoke", **(dict(subset_total=192, epochs=3, eval_every=1, knn_k=10) | overrides))
+
+
+def train_args(run, *extra):
+    return ["train", "--profile", "smoke", "--subset_total", "192", "--epochs", "3", "--eval_every", "1",
+            "--knn_k", "10", "--run-dir", str(run), *extra]
+
+
+def test_a_bundle_of_an_earlier_epoch_is_never_the_result(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert cli.main(train_args(run, "--stop-after", "1")) == 0
+    assert cli.main(["evaluate", str(run), "--max-points", "50"]) == 0
+    early = json.loads((run / "bundle.json").read_text())
+    assert early["evaluated"]["epoch"] == 1
+    with pytest.raises(run_folder.RunFolderError, match="unfinished: 1 of 3 epochs"):
+        run_folder.check_result(run)
+    stale = tmp_path / "stale"
+    shutil.copytree(run, stale, ignore=shutil.ignore_patterns(".lock"))
+    assert cli.main(train_args(run)) == 0
+    assert not (run / "bundle.json").exists(), "training further must invalidate the bundle"
+    capsys.readouterr()
+    assert cli.main(["publish", str(run)]) == 2
+    assert "lacks bundle.json, bundle.npz" in capsys.readouterr().err
+    for name in ("bundle.json", "bundle.npz"):  # the epoch-1 bundle put back beside the finished run
+        shutil.copy2(stale / name, run / name)
+    with pytest.raises(run_folder.RunFolderError, match="stale: it evaluated epoch 1"):
+        run_folder.check_result(run)
+    assert cli.main(["publish", str(run)]) == 2
+    assert runs.find_result(tiny()) is None or runs.find_result(tiny()).summary["evaluated"]["epoch"] == 3
+    assert cli.main(["evaluate", str(run), "--max-points", "50"]) == 0
+    assert run_folder.check_result(run) == tiny()
+    assert cli.main(["publish", str(run)]) == 0
+    assert json.loads((tmp_path / "results" / tiny().run_name() / "bundle.json").read_text())["evaluated"]["epoch"] == 3
+
+
+def test_a_bundle_of_another_checkpoint_is_stale(tmp_path):
+    folder = runs.compute_or_load(tiny(epochs=1), progress=False, max_points=50).folder
+    (folder / "checkpoint.pt").write_bytes((folder / "checkpoint.pt").read_bytes() + b"\0")
+    with pytest.raises(run_folder.RunFolderError, match="evaluated another checkpoint"):
+        run_folder.check_result(folder)
+    assert runs.find_result(tiny(epochs=1)) is None
+
+
+def test_publish_derives_the_destination_and_refuses_what_is_not_a_finished_run(tmp_path, monkeypatch, capsys):
+    results = tmp_path / "results"
+    monkeypatch.chdir(tmp_path)
+    for target in (".", "..", "results"):
+        assert cli.main(["publish", target]) == 2
+        assert "is not a run folder" in capsys.readouterr().err or not Path(target).exists()
+    first = runs.compute_or_load(tiny(epochs=1), progress=False, max_points=50)
+    other = runs.compute_or_load(tiny(epochs=2), progress=False, max_points=50)
+    published = runs.publish(first.folder)
+    assert published == results / tiny(epochs=1).run_name()
+    # a folder named like the published run but holding another configuration goes to its own name
+    impostor = tmp_path / "somewhere" / published.name
+    shutil.copytree(other.folder, impostor)
+    assert runs.publish(impostor) == results / tiny(epochs=2).run_name()
+    assert run_folder.read_config(published) == tiny(epochs=1)
+    # a different result of the same configuration is refused unless replaced explicitly
+    rerun = tmp_path / "rerun"
+    shutil.copytree(first.folder, rerun)
+    summary = json.loads((rerun / "bundle.json").read_text())
+    (rerun / "bundle.json").write_text(json.dumps(summary | {"uniformity": -1.0}))
+    before = (published / "bundle.json").read_bytes()
+    assert cli.main(["publish", str(rerun)]) == 2
+    assert "already holds a different result" in capsys.readouterr().err
+    assert (published / "bundle.json").read_bytes() == before
+    assert runs.publish(first.folder) == published  # the same result again: nothing to do
+    assert cli.main(["publish", "--replace", str(rerun)]) == 0
+    assert json.loads((published / "bundle.json").read_text())["uniformity"] == -1.0
+    assert sorted(p.name for p in results.iterdir()) == sorted([tiny(epochs=1).run_name(), tiny(epochs=2).run_name()])
+
+
+def test_a_users_folder_is_only_adopted_when_empty_or_its_own(tmp_path, capsys):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "config.json").write_text('{"my": "settings"}')
+    (mine / "notes.txt").write_text("keep me")
+    assert cli.main(train_args(mine)) == 2
+    assert "is not a dystress configuration" in capsys.readouterr().err
+    assert (mine / "config.json").read_text() == '{"my": "settings"}'
+    (mine / "config.json").unlink()
+    assert cli.main(train_args(mine)) == 2
+    assert "is not empty (notes.txt) and holds no run" in capsys.readouterr().err
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+    other = tmp_path / "other"
+    train(tiny(epochs=1), other, progress=False)
+    with pytest.raises(run_folder.RunFolderError, match="holds another run"):
+        train(tiny(epochs=2), other, progress=False)
+
+
+def test_the_manifest_keeps_every_segment_and_a_rerun_changes_nothing(tmp_path):
+    run = tmp_path / "run"
+    assert cli.main(train_args(run, "--stop-after", "1")) == 0
+    first = json.loads((run / "manifest.json").read_text())
+    assert [s["epochs"] for s in first["segments"]] == [[0, 1]]
+    time.sleep(1.1)
+    assert cli.main(train_args(run, "--deterministic", "true")) == 0
+    config_before = (run / "config.json").read_text()
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert [s["epochs"] for s in manifest["segments"]] == [[0, 1], [1, 3]]
+    assert manifest["segments"][0] == first["segments"][0], "an earlier segment is never rewritten"
+    assert [s["execution"]["deterministic"] for s in manifest["segments"]] == [False, True]
+    assert json.loads(config_before)["deterministic"] is False, "config.json keeps what the run was created with"
+    assert manifest["train_seconds"] == pytest.approx(sum(s["train_seconds"] for s in manifest["segments"]), abs=0.2)
+    assert manifest["epochs_trained"] == 3 and manifest["segments"][1]["started"] != first["segments"][0]["started"]
+    before = {name: (run / name).read_bytes() for name in ("manifest.json", "config.json", "metrics.csv")}
+    assert cli.main(train_args(run, "--compile", "true")) == 0  # finished: nothing to train, nothing rewritten
+    assert {name: (run / name).read_bytes() for name in before} == before
+
+
+def test_a_second_process_gets_a_clear_error_naming_the_holder(tmp_path, capsys):
+    run = tmp_path / "run"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom dystress import run_folder\n"
+         f"with run_folder.locked({str(run)!r}):\n    print('held', flush=True)\n    time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert cli.main(train_args(run)) == 2
+        err = capsys.readouterr().err
+        assert f"is in use by another process (pid {holder.pid} on" in err
+        assert not (run / "metrics.csv").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert cli.main(train_args(run)) == 0, "a killed holder leaves no stale lock"
+
+
+def test_a_folder_made_for_a_failed_start_is_removed(tmp_path, monkeypatch):
+    from dystress import train as train_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(train_module, "build", broken)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        train(tiny(), tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()
+
+
+def test_every_committed_result_is_found_from_its_own_config():
+    folders = sorted(p for p in (ROOT / "results").iterdir() if p.is_dir())
+    assert folders, "results/ holds the committed reference runs"
+    os.environ.pop("DYSTRESS_RESULTS")
+    for folder in folders:
+        config = run_folder.check_result(folder)
+        assert config.run_name() == folder.name
+        found = runs.find_result(config)
+        assert found is not None and found.source == "results" and found.folder == folder
+        assert found.summary["knn"]["top1"] == pytest.approx(found.history[-1]["knn_top1"])
