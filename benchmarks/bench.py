@@ -1,4 +1,4 @@
-"""Speed of ``dystress.train`` against the plain reference loop, on the same device and data, in one run.
+"""Speed of ``dystress.engine.train`` against the plain reference loop, on the same device and data, in one run.
 
     python benchmarks/bench.py --device cpu --epochs 2             # digits (or CIFAR-10 with --data cifar10)
     python benchmarks/bench.py --device cuda --data cifar10 --data-dir data --epochs 3 --fast
@@ -34,12 +34,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import reference_loop  # noqa: E402
 
 from dystress import metrics  # noqa: E402
-from dystress.augment import SimCLRAugment  # noqa: E402
-from dystress.config import resolve  # noqa: E402
-from dystress.data import load_dataset  # noqa: E402
-from dystress.losses import DySTreSSLoss  # noqa: E402
-from dystress.models import build_model  # noqa: E402
-from dystress.train import select_device, train  # noqa: E402
+from dystress.engine.augment import SimCLRAugment  # noqa: E402
+from dystress.engine.config import resolve  # noqa: E402
+from dystress.engine.data import load_dataset  # noqa: E402
+from dystress.engine.models import build_model  # noqa: E402
+from dystress.engine.train import select_device, train  # noqa: E402
+from dystress.mathematics.losses import DySTreSSLoss  # noqa: E402
 
 GFLOP_PER_VIEW = 3.33
 

@@ -21,7 +21,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import reference_loop  # noqa: E402
 
-from dystress.losses import DySTreSSLoss, NTXentLoss  # noqa: E402
+from dystress.mathematics.losses import DySTreSSLoss, NTXentLoss  # noqa: E402
 
 
 def time_loss(fn, n: int, device: torch.device, repeats: int) -> float:

@@ -7,7 +7,7 @@ temperatures from detached similarities (positives and negatives gathered with a
 0.2 momentum 0 weight decay 5e-4, batch 128, the loss read back after every step, and a kNN monitor
 (k = 200, t = 0.1) over DataLoader batches of the test transform.
 
-It is deliberately not optimised; ``bench.py`` times it against ``dystress.train`` on the same data and
+It is deliberately not optimised; ``bench.py`` times it against ``dystress.engine.train`` on the same data and
 device. The images come from the same uint8 arrays the trainer uses (CIFAR-10 or digits).
 """
 

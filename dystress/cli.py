@@ -17,8 +17,8 @@ from pathlib import Path
 
 import yaml
 
-from . import notebooks, summary
-from .params import PROFILES
+from dystress.pipeline import execution, summary
+from dystress.pipeline.parameters import PROFILES
 
 
 def parse_assignments(pairs: list[str]) -> dict:
@@ -40,13 +40,13 @@ def parse_assignments(pairs: list[str]) -> dict:
 def declared_parameters(source: Path) -> set[str]:
     import papermill
 
-    return set(papermill.inspect_notebook(notebooks.read_source(source)))
+    return set(papermill.inspect_notebook(execution.read_source(source)))
 
 
 def _selected(only: str | None) -> list[Path]:
     """The notebooks named by ``--only`` ("01,02" or names; None: all)."""
     names = [o.strip() for o in only.split(",") if o.strip()] if only else None
-    return notebooks.list_notebooks(only=names)
+    return execution.list_notebooks(only=names)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -71,7 +71,7 @@ def _run(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         print(f"[{k}/{len(sources)}] {source.stem} ...", end=" ", flush=True)
         try:
-            notebooks.execute(source, out / f"{source.stem}.ipynb", parameters, figure_dir=out / "figures",
+            execution.execute(source, out / f"{source.stem}.ipynb", parameters, figure_dir=out / "figures",
                               environment=environment)
         except Exception as error:  # papermill names the failing cell and its error
             print("failed", flush=True)
@@ -88,7 +88,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _render(args: argparse.Namespace) -> int:
     for source in _selected(args.only):
-        notebooks.render(source, figure_dir=Path(args.figures))
+        execution.render(source, figure_dir=Path(args.figures))
     return 0
 
 
@@ -109,29 +109,34 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _config_options() -> dict[str, object]:
+    """The options of `dystress train`: TrainConfig's fields and every registered loss's parameters, flat."""
+    from dystress.engine.config import field_types, loss_parameters
+
+    return {k: v for k, v in field_types().items() if k != "loss_options"} | loss_parameters()
+
+
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
-    import dataclasses
+    import typing
 
-    from .config import TrainConfig, field_help, field_types
+    from dystress.engine.config import field_help
 
-    helps, types = field_help(), field_types()
-    group = parser.add_argument_group("configuration (defaults: the chosen profile)")
-    for f in dataclasses.fields(TrainConfig):
-        kind = types[f.name]
-        parse = {bool: _parse_bool, int: int, float: float, str: str}.get(kind, float)
-        group.add_argument(f"--{f.name}", f"--{f.name.replace('_', '-')}", dest=f.name, type=parse, default=None,
-                           metavar=getattr(kind, "__name__", "float").upper(), help=helps[f.name])
+    helps = field_help()
+    group = parser.add_argument_group("configuration (defaults: the chosen profile; loss parameters apply to "
+                                      "the loss that declares them)")
+    for name, kind in _config_options().items():
+        plain = next((t for t in typing.get_args(kind) if t is not type(None)), kind)  # float | None -> float
+        parse = {bool: _parse_bool, int: int, float: float, str: str}.get(plain, str)
+        group.add_argument(f"--{name}", f"--{name.replace('_', '-')}", dest=name, type=parse, default=None,
+                           metavar=getattr(plain, "__name__", "value").upper(), help=helps.get(name))
 
 
 def _train(args: argparse.Namespace) -> int:
-    import dataclasses
+    from dystress.engine import config as config_module
+    from dystress.engine.train import train
+    from dystress.pipeline.runs import run_name, runs_root
 
-    from . import config as config_module
-    from .runs import run_name, runs_root
-    from .train import train
-
-    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(config_module.TrainConfig)
-                 if getattr(args, f.name) is not None}
+    overrides = {name: getattr(args, name) for name in _config_options() if getattr(args, name) is not None}
     config = config_module.resolve(args.profile, **overrides)
     folder = Path(args.run_dir) if args.run_dir else runs_root() / run_name(config)
     print(f"run folder {folder} (config {config.run_hash()})", flush=True)
@@ -153,7 +158,7 @@ def _train(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     import json
 
-    from .runs import evaluate_run
+    from dystress.pipeline.runs import evaluate_run
 
     summary, arrays = evaluate_run(args.run, max_points=args.max_points)
     print(json.dumps(summary, indent=2, sort_keys=True))
@@ -162,7 +167,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _publish(args: argparse.Namespace) -> int:
-    from .runs import publish
+    from dystress.pipeline.runs import publish
 
     for folder in args.runs:
         print(f"{folder} -> {publish(folder, replace=args.replace)}")

@@ -48,7 +48,7 @@ kappa: float = 120.0  # concentration of each class of the synthetic mixture
 seed: int = 0  # random seed of the synthetic features
 
 # %%
-from dystress.params import check_parameters
+from dystress.pipeline.parameters import check_parameters
 
 params = check_parameters(globals())
 
@@ -57,9 +57,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from dystress import theory
-from dystress.figures import savefig, use_style
-from dystress.synthetic import anchor_similarities
+from dystress.mathematics import theory
+from dystress.mathematics.vmf import anchor_similarities
+from dystress.pipeline.figures import savefig, use_style
 
 use_style()
 NOTEBOOK = "01_gradient_analysis"
@@ -72,7 +72,7 @@ print(f"negatives: mean {s_neg.mean().item():.3f}, same class {s_neg[same_class]
 # %% [markdown]
 # ## 1-2. Closed form against autograd, and the hardness-aware identity
 #
-# `dystress.theory.gradients` evaluates the closed forms; autograd differentiates the loss written as a
+# `dystress.mathematics.theory.gradients` evaluates the closed forms; autograd differentiates the loss written as a
 # log-sum-exp. The last column is $|\sum_j \partial\mathcal{L}/\partial s_j + \partial\mathcal{L}/\partial s_p|$.
 
 # %% tags=["nbval-check-output"]
@@ -80,7 +80,7 @@ print(f"{'tau':>6} {'max |closed - autograd|':>24} {'dL/ds_p':>10} {'sum_j dL/ds
 for tau in taus:
     p = s_pos.clone().requires_grad_()
     n = s_neg.clone().requires_grad_()
-    grad_p, grad_n = torch.autograd.grad(theory.info_nce(p, n, tau), (p, n))
+    grad_p, grad_n = torch.autograd.grad(theory.anchor_loss(p, n, tau), (p, n))
     closed_p, closed_n = theory.gradients(s_pos, s_neg, tau)
     error = max((closed_p - grad_p).abs().item(), (closed_n - grad_n).abs().max().item())
     gap = abs(closed_n.sum().item() + closed_p.item())
@@ -144,9 +144,9 @@ savefig(fig, NOTEBOOK, "penalty_entropy")
 hard_pos = s_neg.max() - 0.05
 small = torch.logspace(-3, 0, 61, dtype=torch.float64)
 large = torch.logspace(0, 3, 61, dtype=torch.float64)
-scaled = torch.stack([t * theory.info_nce(hard_pos, s_neg, t.item()) for t in small])
+scaled = torch.stack([t * theory.anchor_loss(hard_pos, s_neg, t.item()) for t in small])
 triplet = torch.stack([t * theory.triplet_limit(hard_pos, s_neg, t.item()) for t in small])
-loss_large = torch.stack([theory.info_nce(hard_pos, s_neg, t.item()) for t in large])
+loss_large = torch.stack([theory.anchor_loss(hard_pos, s_neg, t.item()) for t in large])
 simple = torch.stack([theory.simple_limit(hard_pos, s_neg, t.item()) for t in large])
 print(f"hardest negative {s_neg.max().item():.4f}, positive {hard_pos.item():.4f}")
 for tau in (1e-3, 1e-2, 1e-1):

@@ -39,7 +39,7 @@ kappa: float = 120.0  # class concentration of the synthetic mixture
 seed: int = 0  # random seed
 
 # %%
-from dystress.params import check_parameters
+from dystress.pipeline.parameters import check_parameters
 
 params = check_parameters(globals())
 
@@ -48,12 +48,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from dystress import theory
-from dystress.figures import savefig, use_style
-from dystress.losses import ISogCLRLoss, MACLLoss
-from dystress.synthetic import anchor_similarities, sample_vmf, vmf_mixture
-from dystress.temperature import TemperatureProfile, constant, kukleva_schedule
-from dystress.toy import learn_isogclr_temperatures
+from dystress.engine.toy_encoder import learn_isogclr_temperatures
+from dystress.mathematics import theory
+from dystress.mathematics.losses import ISogCLRLoss, MACLLoss
+from dystress.mathematics.temperature import TemperatureProfile, constant, kukleva_schedule
+from dystress.mathematics.vmf import anchor_similarities, sample_vmf, vmf_mixture
+from dystress.pipeline.figures import savefig, use_style
 
 use_style()
 NOTEBOOK = "02_temperature_functions"

@@ -30,7 +30,7 @@
 # several temperatures.
 
 # %% tags=["parameters"]
-profile: str = "smoke"  # smoke | small | paper: sample sizes and training steps (dystress.toy.ToySettings)
+profile: str = "smoke"  # smoke | small | paper: sample sizes and training steps (dystress.engine.toy_encoder.ToySettings)
 num_classes: int = 10  # classes of the synthetic mixture
 dim: int = 32  # dimension of the synthetic features
 kappas: list[float] = [0.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0]  # class concentrations swept
@@ -41,18 +41,18 @@ input_kappa: float = 20.0  # concentration of the classes the small model sees
 seed: int = 0  # random seed
 
 # %%
-from dystress.params import check_parameters
+from dystress.pipeline.parameters import check_parameters
 
 params = check_parameters(globals())
 
 # %%
 import matplotlib.pyplot as plt
 
-from dystress import metrics
-from dystress.figures import savefig, use_style
-from dystress.losses import DySTreSSLoss, NTXentLoss
-from dystress.synthetic import mean_resultant_length, uniform_uniformity, vmf_mixture
-from dystress.toy import ToySettings, embed, train_toy_encoder
+from dystress.engine.toy_encoder import ToySettings, embed, train_toy_encoder
+from dystress.mathematics import metrics
+from dystress.mathematics.losses import DySTreSSLoss, NTXentLoss
+from dystress.mathematics.vmf import mean_resultant_length, uniform_uniformity, vmf_mixture
+from dystress.pipeline.figures import savefig, use_style
 
 use_style()
 NOTEBOOK = "03_uniformity_tolerance"
@@ -110,7 +110,7 @@ savefig(fig, NOTEBOOK, "metrics_vs_concentration")
 #
 # ## 2. The dilemma in a trained model
 #
-# A small MLP encoder (`dystress.toy`) is trained with InfoNCE on a 10-class mixture ($\kappa$ =
+# A small MLP encoder (`dystress.engine.toy_encoder`) is trained with InfoNCE on a 10-class mixture ($\kappa$ =
 # `input_kappa`); a view adds Gaussian noise. Wang & Liu's prediction: as the temperature grows,
 # $-\mathcal{U}$ falls and tolerance rises. DySTreSS is trained with the same recipe for comparison.
 

@@ -19,7 +19,7 @@
 # device), encoder, optimiser, schedule, epochs and seed. SimCLR uses a constant temperature; DySTreSS
 # uses $\tau(s) = \tau_{\min} + (\tau_{\max} - \tau_{\min})\sin^2(\pi s/2)$ per pair. Where the profile
 # allows, MACL, DCL, the hard loss of Wang & Liu and the Kukleva et al. temperature schedule run with the
-# same recipe (their definitions: `dystress.experiments`).
+# same recipe (their definitions: `dystress.pipeline.recipes`).
 #
 # Each run is computed **or loaded**: its configuration has a hash, and a stored result of that hash
 # (in `results/`, committed, or in `runs/`, your cache) is rendered instead of retraining. The profile
@@ -39,19 +39,19 @@ seed: int = 0  # seed of the runs
 force: bool = False  # retrain even when a stored result exists
 
 # %%
-from dystress.params import check_parameters
+from dystress.pipeline.parameters import check_parameters
 
 params = check_parameters(globals())
 
 # %%
 import matplotlib.pyplot as plt
 
-from dystress import experiments, published, runs
-from dystress.figures import savefig, use_style
+from dystress.pipeline import published, recipes, runs
+from dystress.pipeline.figures import savefig, use_style
 
 use_style()
 NOTEBOOK = "04_pretraining"
-configs = experiments.method_configs(profile, methods or None, temperature, tau_min, tau_max, dataset=dataset,
+configs = recipes.method_configs(profile, methods or None, temperature, tau_min, tau_max, dataset=dataset,
                                      data_dir=data_dir, epochs=epochs, seed=seed)
 base = next(iter(configs.values()))
 print(f"profile {profile}: {base.dataset}, {base.model}, {base.epochs} epochs, batch {base.batch_size}, "
@@ -66,18 +66,18 @@ for name, result in results.items():
 # ## Final numbers
 #
 # kNN: weighted vote of the 200 nearest training features (the paper's protocol); linear: a linear
-# classifier on frozen features (fixed schedule, `dystress.evaluate`). Final-epoch numbers only: no
+# classifier on frozen features (fixed schedule, `dystress.engine.evaluate`). Final-epoch numbers only: no
 # checkpoint is chosen by its test accuracy.
 
 # %% tags=["nbval-check-output"]
-rows = [experiments.summary_row(NOTEBOOK, name, result) for name, result in results.items()]
+rows = [recipes.summary_row(NOTEBOOK, name, result) for name, result in results.items()]
 print(f"{'method':<10}{'kNN top-1':>10}{'linear':>8}{'-uniformity':>13}{'tolerance':>11}{'final loss':>12}"
       f"{'train s':>9}")
 for row in rows:
     print(f"{row['run']:<10}{row['knn_top1']:>10.2f}{row['linear_top1']:>8.2f}{row['neg_uniformity']:>13.3f}"
           f"{row['tolerance']:>11.3f}{row['final_loss']:>12.4f}{row['train_seconds']:>9.0f}"
           + ("   collapsed: the projections are nearly all alike" if row["neg_uniformity"] < 1 else ""))
-experiments.record_summary(NOTEBOOK, rows)
+recipes.record_summary(NOTEBOOK, rows)
 
 # %% [markdown]
 # ## Training curves

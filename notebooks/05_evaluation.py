@@ -27,7 +27,7 @@
 # 4. Wang & Liu's Fig. 8: the positive similarity against the 10 most similar negatives;
 # 5. a t-SNE of the test features, and how kNN accuracy, uniformity and tolerance evolve during training.
 #
-# All of it comes from each run's evaluation bundle (`dystress.evaluate.evaluation_bundle`), computed once
+# All of it comes from each run's evaluation bundle (`dystress.engine.evaluate.evaluation_bundle`), computed once
 # on the test set with backbone features.
 
 # %% tags=["parameters"]
@@ -43,7 +43,7 @@ seed: int = 0  # seed of the runs
 force: bool = False  # retrain even when a stored result exists
 
 # %%
-from dystress.params import check_parameters
+from dystress.pipeline.parameters import check_parameters
 
 params = check_parameters(globals())
 
@@ -51,12 +51,12 @@ params = check_parameters(globals())
 import matplotlib.pyplot as plt
 import numpy as np
 
-from dystress import experiments, published, runs
-from dystress.figures import savefig, use_style
+from dystress.pipeline import published, recipes, runs
+from dystress.pipeline.figures import savefig, use_style
 
 use_style()
 NOTEBOOK = "05_evaluation"
-configs = experiments.method_configs(profile, methods, temperature, tau_min, tau_max, dataset=dataset,
+configs = recipes.method_configs(profile, methods, temperature, tau_min, tau_max, dataset=dataset,
                                      data_dir=data_dir, epochs=epochs, seed=seed)
 results = {name: runs.compute_or_load(config, force=force) for name, config in configs.items()}
 for name, result in results.items():
@@ -82,7 +82,7 @@ lines = {
 }
 for label, get in lines.items():
     print(f"{label:<26}" + "".join(f"{get(r.summary):>12.3f}" for r in results.values()))
-experiments.record_summary(NOTEBOOK, [experiments.summary_row(NOTEBOOK, n, r) for n, r in results.items()])
+recipes.record_summary(NOTEBOOK, [recipes.summary_row(NOTEBOOK, n, r) for n, r in results.items()])
 
 # %% [markdown]
 # ### Similarity distributions of the three kinds of pairs

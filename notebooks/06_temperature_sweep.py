@@ -34,7 +34,7 @@ force: bool = False  # retrain every grid point
 children_dir: str = ""  # where executed child notebooks go (empty: $DYSTRESS_OUT/06_children or ./06_children)
 
 # %%
-from dystress.params import check_parameters
+from dystress.pipeline.parameters import check_parameters
 
 params = check_parameters(globals())
 
@@ -45,14 +45,14 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from dystress import experiments, notebooks, published, runs
-from dystress.figures import savefig, use_style
+from dystress.pipeline import execution, published, recipes, runs
+from dystress.pipeline.figures import savefig, use_style
 
 use_style()
 NOTEBOOK = "06_temperature_sweep"
-points = experiments.sweep_points(profile, taus, tau_mins, tau_maxs, dataset, data_dir, epochs, seed)
+points = recipes.sweep_points(profile, taus, tau_mins, tau_maxs, dataset, data_dir, epochs, seed)
 children = Path(children_dir or Path(os.environ.get("DYSTRESS_OUT", ".")) / "06_children")
-pretraining = notebooks.list_notebooks(only=["04"])[0]
+pretraining = execution.list_notebooks(only=["04"])[0]
 print(f"{len(points)} grid points; child notebooks go to {children}")
 
 # %% [markdown]
@@ -65,18 +65,18 @@ for point in points:
         print(f"{point['label']:<22} stored")
         continue
     target = children / f"04_pretraining-{point['label']}.ipynb"
-    notebooks.execute(pretraining, target, point["parameters"] | {"force": force},
+    execution.execute(pretraining, target, point["parameters"] | {"force": force},
                       figure_dir=children / "figures" / point["label"], environment={"DYSTRESS_SUMMARY_DIR": None})
     print(f"{point['label']:<22} executed -> {target}")
 results = {p["label"]: runs.compute_or_load(p["config"]) for p in points}
 
 # %% tags=["nbval-check-output"]
-rows = [experiments.summary_row(NOTEBOOK, label, result) for label, result in results.items()]
+rows = [recipes.summary_row(NOTEBOOK, label, result) for label, result in results.items()]
 print(f"{'run':<22}{'kNN top-1':>10}{'linear':>8}{'-uniformity':>13}{'tolerance':>11}")
 for row in rows:
     print(f"{row['run']:<22}{row['knn_top1']:>10.2f}{row['linear_top1']:>8.2f}{row['neg_uniformity']:>13.3f}"
           f"{row['tolerance']:>11.3f}")
-experiments.record_summary(NOTEBOOK, rows)
+recipes.record_summary(NOTEBOOK, rows)
 
 # %% [markdown]
 # ## Constant temperature: accuracy, uniformity, tolerance

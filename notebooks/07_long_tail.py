@@ -35,7 +35,7 @@ seed: int = 0  # seed of the runs and of the long-tail subset
 force: bool = False  # retrain even when a stored result exists
 
 # %%
-from dystress.params import check_parameters
+from dystress.pipeline.parameters import check_parameters
 
 params = check_parameters(globals())
 
@@ -43,12 +43,12 @@ params = check_parameters(globals())
 import matplotlib.pyplot as plt
 import numpy as np
 
-from dystress import experiments, published, runs
-from dystress.figures import savefig, use_style
+from dystress.pipeline import published, recipes, runs
+from dystress.pipeline.figures import savefig, use_style
 
 use_style()
 NOTEBOOK = "07_long_tail"
-configs = experiments.long_tail_configs(profile, dataset, imbalance_ratio, tau_min, tau_max, temperature,
+configs = recipes.long_tail_configs(profile, dataset, imbalance_ratio, tau_min, tau_max, temperature,
                                         data_dir=data_dir, epochs=epochs, seed=seed)
 results = {name: runs.compute_or_load(config, force=force) for name, config in configs.items()}
 base = configs["SimCLR"]
@@ -64,7 +64,7 @@ print(f"{'method':<10}{'kNN@1 mean/class':>18}{'kNN@10 mean/class':>19}{'kNN top
 for name, result in results.items():
     lt = result.summary["long_tail"]
     print(f"{name:<10}{lt['knn1_mean_class']:>18.2f}{lt['knn10_mean_class']:>19.2f}{result.summary['knn']['top1']:>11.2f}")
-experiments.record_summary(NOTEBOOK, [experiments.summary_row(NOTEBOOK, n, r) for n, r in results.items()])
+recipes.record_summary(NOTEBOOK, [recipes.summary_row(NOTEBOOK, n, r) for n, r in results.items()])
 
 # %%
 fig, (left, right) = plt.subplots(1, 2, figsize=(12, 3.6))

@@ -44,15 +44,16 @@ seed: int = 0  # seed of the split and the runs
 force: bool = False  # retrain even when a stored result exists
 
 # %%
-from dystress.params import check_parameters
+from dystress.pipeline.parameters import check_parameters
 
 params = check_parameters(globals())
 
 # %%
 import matplotlib.pyplot as plt
 
-from dystress import data, experiments, runs
-from dystress.figures import savefig, use_style
+from dystress.engine import data
+from dystress.pipeline import recipes, runs
+from dystress.pipeline.figures import savefig, use_style
 
 use_style()
 NOTEBOOK = "08_your_dataset"
@@ -76,7 +77,7 @@ for ax, image, k in zip(axes.ravel(), shown, range(32)):
 savefig(fig, NOTEBOOK, "samples")
 
 # %%
-configs = experiments.method_configs(profile, methods, temperature, tau_min, tau_max, dataset="folder",
+configs = recipes.method_configs(profile, methods, temperature, tau_min, tau_max, dataset="folder",
                                      data_dir=folder, epochs=epochs, seed=seed, image_size=image_size)
 results = {name: runs.compute_or_load(config, data=splits, force=force) for name, config in configs.items()}
 if not labelled:
@@ -96,7 +97,7 @@ for key in keys:
     print(f"{label:<22}" + "".join(f"{v:>12.3f}" for v in values))
 for name, result in results.items():
     print(f"{name}: EMD " + ", ".join(f"{k} {v:.3f}" for k, v in result.summary["emd"].items()))
-experiments.record_summary(NOTEBOOK, [experiments.summary_row(NOTEBOOK, n, r) for n, r in results.items()])
+recipes.record_summary(NOTEBOOK, [recipes.summary_row(NOTEBOOK, n, r) for n, r in results.items()])
 
 # %%
 fig, axes = plt.subplots(2, len(results), figsize=(5.5 * len(results), 7.5), squeeze=False)

@@ -50,3 +50,12 @@ def labelled_folder(tmp_path):
     for c, (name, fmt) in enumerate((("cat", "png"), ("dog", "jpg"), ("emu", "png"))):
         write_images(root / name, 12, fmt=fmt, seed=c, bias=25 * c)
     return root
+
+
+@pytest.fixture
+def private_runs(tmp_path, monkeypatch):
+    """Runs, published results and the image cache in the test's own folder; progress bars off."""
+    for name, folder in (("DYSTRESS_RUNS", "runs"), ("DYSTRESS_RESULTS", "results"), ("DYSTRESS_CACHE", "cache")):
+        monkeypatch.setenv(name, str(tmp_path / folder))
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    return tmp_path

@@ -1,6 +1,6 @@
 """Independent float64 references written as plain loops over anchors and candidates.
 
-They share no code with ``dystress.losses``: similarities are dot products summed term by term,
+They share no code with ``dystress.mathematics.losses``: similarities are dot products summed term by term,
 denominators are Python sums of exponentials, and temperatures come from the formulas written out here.
 Autograd through these loops gives the reference gradients.
 """

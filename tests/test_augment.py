@@ -8,8 +8,18 @@ import torchvision.transforms.functional as TF
 from PIL import Image
 from torchvision import transforms
 
-from dystress.augment import (CIFAR_MEAN, CIFAR_STD, AugmentParams, SimCLRAugment, adjust_brightness, adjust_contrast,
-                              adjust_hue, adjust_saturation, grayscale, normalize)
+from dystress.engine.augment import (
+    CIFAR_MEAN,
+    CIFAR_STD,
+    AugmentParams,
+    SimCLRAugment,
+    adjust_brightness,
+    adjust_contrast,
+    adjust_hue,
+    adjust_saturation,
+    grayscale,
+    normalize,
+)
 
 
 def images(n=6, size=32, seed=0):

@@ -4,13 +4,7 @@ import pytest
 
 from dystress import cli
 
-
-@pytest.fixture(autouse=True)
-def private_folders(tmp_path, monkeypatch):
-    monkeypatch.setenv("DYSTRESS_RUNS", str(tmp_path / "runs"))
-    monkeypatch.setenv("DYSTRESS_RESULTS", str(tmp_path / "results"))
-    monkeypatch.setenv("DYSTRESS_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("TQDM_DISABLE", "1")
+pytestmark = pytest.mark.usefixtures("private_runs")
 
 
 def test_train_help_explains_every_option(capsys):
@@ -29,7 +23,7 @@ def test_train_prints_the_untrained_and_trained_knn_then_evaluate(tmp_path, caps
     out = capsys.readouterr().out
     assert "kNN top-1 (k=10, t=0.1): untrained" in out and "epoch 2" in out
     config = json.loads((run / "config.json").read_text())
-    assert config["tau_max"] == 0.3 and config["detach_tau"] is False
+    assert config["loss_options"]["tau_max"] == 0.3 and config["loss_options"]["detach_tau"] is False
     assert cli.main(["evaluate", str(run), "--max-points", "50"]) == 0
     assert '"knn"' in capsys.readouterr().out and (run / "bundle.npz").exists()
     assert cli.main(["publish", str(run)]) == 0
@@ -86,3 +80,55 @@ def test_a_one_class_folder_trains_without_claiming_an_accuracy(tmp_path, capsys
     bundle = json.loads((run / "bundle.json").read_text())
     assert "knn" not in bundle and "linear" not in bundle
     assert any("accuracy needs at least two classes" in reason for reason in bundle["skipped"])
+
+
+@pytest.fixture
+def registry():
+    from dystress.mathematics.losses import LOSSES
+
+    before = dict(LOSSES)
+    yield LOSSES
+    LOSSES.clear()
+    LOSSES.update(before)
+
+
+def test_a_new_loss_is_one_class_and_trains_through_the_cli(registry, tmp_path, capsys):
+    from dataclasses import dataclass
+
+    import torch
+
+    from dystress.mathematics.losses import InfoNCELoss, LossOptions
+
+    class WeightedPositiveLoss(InfoNCELoss, name="toy_weighted"):
+        """NT-Xent with a weight w on the positive's logit: loss_i = -w s_ip / tau + log sum_j exp(s_ij / tau)."""
+
+        @dataclass(frozen=True)
+        class Options(LossOptions):
+            toy_weight: float = 1.0  # weight of the positive's logit
+            toy_temperature: float = 0.3  # the constant temperature
+
+        @classmethod
+        def from_options(cls, options, num_samples, queue_size=0, gather_distributed=False):
+            return cls(options.toy_temperature, options.toy_weight)
+
+        def __init__(self, temperature, weight):
+            super().__init__(temperature, check_inputs=False)
+            self.weight = weight
+
+        def positive_weight(self, similarity, positive_index):
+            return torch.full((similarity.shape[0],), self.weight, dtype=similarity.dtype, device=similarity.device)
+
+    assert registry["toy_weighted"] is WeightedPositiveLoss
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--help"])
+    assert "weight of the positive's logit" in capsys.readouterr().out
+    run = tmp_path / "run"
+    args = ["train", "--loss", "toy_weighted", "--toy_weight", "1.5", "--subset_total", "128", "--epochs", "1",
+            "--knn_k", "10", "--run-dir", str(run)]
+    assert cli.main(args) == 0
+    assert "1/1 epochs" in capsys.readouterr().out
+    config = json.loads((run / "config.json").read_text())
+    assert config["loss"] == "toy_weighted" and config["loss_options"] == {"toy_weight": 1.5, "toy_temperature": 0.3}
+    assert json.loads((run / "manifest.json").read_text())["run"].startswith("toy_weighted-")
+    assert cli.main(args[:-2] + ["--tau_max", "0.3", "--run-dir", str(tmp_path / "other")]) == 2
+    assert "tau_max is not a parameter of loss 'toy_weighted'" in capsys.readouterr().err

@@ -3,8 +3,8 @@ import pytest
 import torch
 import torchvision
 
-from dystress import data as data_module
-from dystress.data import load_dataset, long_tail_indices
+from dystress.engine import data as data_module
+from dystress.engine.data import load_dataset, long_tail_indices
 
 from .conftest import write_images
 

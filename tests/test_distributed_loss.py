@@ -4,7 +4,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from dystress.losses import DySTreSSLoss, NTXentLoss
+from dystress.mathematics.losses import DySTreSSLoss, NTXentLoss
 
 WORLD = 2
 N_LOCAL = 3
@@ -32,7 +32,7 @@ def worker(rank, folder):
             value.backward()
             results[name, step] = (value.detach(), a.grad, b.grad)
         if name == "queue":
-            results["queue_state"] = loss_fn.queue.clone()
+            results["queue_state"] = loss_fn.memory_bank.keys.clone()
     torch.save(results, f"{folder}/rank{rank}.pt")
     dist.destroy_process_group()
 
@@ -54,4 +54,4 @@ def test_gathered_loss_equals_single_process_loss(tmp_path):
                 assert torch.allclose(result[name, step][2] / WORLD, b.grad[part], atol=1e-12, rtol=0)
         if name == "queue":
             for result in ranks:
-                assert torch.allclose(result["queue_state"], loss_fn.queue, atol=1e-15)
+                assert torch.allclose(result["queue_state"], loss_fn.memory_bank.keys, atol=1e-15)

@@ -9,9 +9,9 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch import nn
 
-from dystress.config import resolve
-from dystress.models import TwoViews, build_model
-from dystress.train import build_loss, contrastive_loss
+from dystress.engine.config import resolve
+from dystress.engine.models import TwoViews, build_model
+from dystress.engine.train import build_loss, contrastive_loss
 
 WORLD, BATCH = 2, 8
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from dystress import evaluate
-from dystress.data import DataSplits, ImageData, load_dataset
-from dystress.models import build_model
+from dystress.engine import evaluate
+from dystress.engine.data import DataSplits, ImageData, load_dataset
+from dystress.engine.models import build_model
 
 
 @pytest.fixture(scope="module")

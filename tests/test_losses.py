@@ -3,10 +3,17 @@ import math
 import pytest
 import torch
 
-from dystress import losses
-from dystress.losses import (DCLLoss, DySTreSSLoss, HardContrastiveLoss, ISogCLRLoss, MACLLoss, NTXentLoss,
-                             make_loss)
-from dystress.temperature import TemperatureProfile
+from dystress.mathematics import losses
+from dystress.mathematics.losses import (
+    DCLLoss,
+    DySTreSSLoss,
+    HardContrastiveLoss,
+    ISogCLRLoss,
+    MACLLoss,
+    NTXentLoss,
+    make_loss,
+)
+from dystress.mathematics.temperature import TemperatureProfile
 
 from . import reference as ref
 
@@ -195,7 +202,7 @@ def test_queue_loss_matches_naive_reference_over_steps():
         assert abs(value.item() - expected.item()) < TOL
         assert all(torch.allclose(x, y, atol=TOL, rtol=0) for x, y in zip(grads, expected_grads))
         queue = (queue + [k.detach() for k in kb])[-q:]
-    assert int(loss_fn.queue_filled.sum()) == q
+    assert int(loss_fn.memory_bank.filled.sum()) == q
 
 
 def test_queue_is_not_updated_in_eval_mode_and_survives_a_state_dict():
@@ -204,10 +211,10 @@ def test_queue_is_not_updated_in_eval_mode_and_survives_a_state_dict():
     loss_fn(z0, z1)
     clone = NTXentLoss(0.2, queue_size=4)
     clone.load_state_dict(loss_fn.state_dict())
-    assert torch.equal(clone.queue, loss_fn.queue) and int(clone.queue_pointer) == 3
+    assert torch.equal(clone.memory_bank.keys, loss_fn.memory_bank.keys) and int(clone.memory_bank.pointer) == 3
     loss_fn.eval()
     loss_fn(z0, z1)
-    assert int(loss_fn.queue_pointer) == 3
+    assert int(loss_fn.memory_bank.pointer) == 3
 
 
 def test_details_expose_similarities_and_temperatures():

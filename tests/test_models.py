@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from dystress.models import TwoViews, build_model
+from dystress.engine.models import TwoViews, build_model
 
 
 def test_resnet18_has_the_cifar_stem_and_the_official_head():

@@ -12,11 +12,12 @@ import nbformat
 import papermill
 import pytest
 
-from dystress import cli, notebooks
+from dystress import cli
+from dystress.pipeline import execution
 
 from .conftest import write_images
 
-SOURCES = notebooks.list_notebooks()
+SOURCES = execution.list_notebooks()
 IDS = [s.stem for s in SOURCES]
 
 
@@ -34,7 +35,7 @@ def test_one_typed_parameters_cell_followed_by_the_check(source):
     cells = code_cells(jupytext.read(source))
     tagged = [i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1
-    parameters = papermill.inspect_notebook(notebooks.read_source(source))
+    parameters = papermill.inspect_notebook(execution.read_source(source))
     annotated = [node.target.id for node in ast.parse(cells[tagged[0]].source).body if isinstance(node, ast.AnnAssign)]
     assert list(parameters) == annotated, "papermill must parse every parameter line (no '=' in comments)"
     assert "profile" in parameters
@@ -105,7 +106,7 @@ def test_your_dataset_notebook_on_a_new_folder(labelled, private_folders):
     folder = private_folders / "pictures"
     for k in range(3 if labelled else 1):
         write_images(folder / f"kind{k}" if labelled else folder, 40 if labelled else 80, seed=k, bias=60 * k)
-    nb = notebooks.execute(SOURCES[7], private_folders / "08.ipynb", {"data_dir": str(folder), "epochs": 2},
+    nb = execution.execute(SOURCES[7], private_folders / "08.ipynb", {"data_dir": str(folder), "epochs": 2},
                            figure_dir=private_folders / "figures")
     text = json.dumps([c.outputs for c in code_cells(nb)])
     assert ("3 classes" in text) == labelled
@@ -115,13 +116,13 @@ def test_your_dataset_notebook_on_a_new_folder(labelled, private_folders):
 
 def test_misspelt_parameter_fails_naming_it(tmp_path):
     with pytest.raises(papermill.PapermillExecutionError, match="unknown notebook parameter 'tauss'"):
-        notebooks.execute(SOURCES[0], tmp_path / "out.ipynb", {"tauss": [0.1]})
+        execution.execute(SOURCES[0], tmp_path / "out.ipynb", {"tauss": [0.1]})
     assert (tmp_path / "out.failed.ipynb").exists() and not (tmp_path / "out.ipynb").exists()
 
 
 def test_ill_typed_parameter_fails_naming_it(tmp_path):
     with pytest.raises(papermill.PapermillExecutionError, match="'num_negatives' must be of type int"):
-        notebooks.execute(SOURCES[0], tmp_path / "out.ipynb", {"num_negatives": "many"})
+        execution.execute(SOURCES[0], tmp_path / "out.ipynb", {"num_negatives": "many"})
 
 
 def test_cli_run_passes_parameters_and_rejects_unknown_ones(tmp_path, capsys):

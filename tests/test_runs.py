@@ -2,15 +2,11 @@ import json
 
 import pytest
 
-from dystress import run_folder, runs
-from dystress.config import resolve
+from dystress.engine import run_folder
+from dystress.engine.config import resolve
+from dystress.pipeline import runs
 
-
-@pytest.fixture(autouse=True)
-def private_folders(tmp_path, monkeypatch):
-    monkeypatch.setenv("DYSTRESS_RUNS", str(tmp_path / "runs"))
-    monkeypatch.setenv("DYSTRESS_RESULTS", str(tmp_path / "results"))
-    monkeypatch.setenv("DYSTRESS_CACHE", str(tmp_path / "cache"))
+pytestmark = pytest.mark.usefixtures("private_runs")
 
 
 def tiny(**overrides):
@@ -81,15 +77,19 @@ def test_evaluating_an_untrained_folder_is_an_error(tmp_path):
 def test_inactive_parameters_and_new_fields_rename_no_run(monkeypatch):
     import dataclasses
 
-    from dystress.config import TrainConfig
+    from dystress.engine.config import TrainConfig, from_dict
 
     dystress = tiny()
-    inactive = dict(isogclr_eta=0.5, macl_alpha=0.1, dcl_sigma=0.9, temperature=0.7, schedule_t_max=3, queue_size=7,
-                    hard_quantile=0.5, moco_momentum=0.5, imbalance_ratio=0.5, dynamic_tau=False)
-    assert dystress.run_hash() == tiny(**inactive).run_hash()
+    assert dystress.run_hash() == tiny(queue_size=7, moco_momentum=0.5, imbalance_ratio=0.5, device="cpu").run_hash()
+    with pytest.raises(ValueError, match="isogclr_eta is not a parameter of loss 'dystress'; its parameters: tau_min"):
+        tiny(isogclr_eta=0.5)
+    # a config.json written before the options were nested holds every loss's parameters, flat
+    flat = {k: v for k, v in dystress.to_dict().items() if k != "loss_options"} | dystress.to_dict()["loss_options"]
+    flat |= {"isogclr_eta": 0.5, "macl_alpha": 0.1, "dcl_sigma": 0.9, "temperature": 0.7, "schedule_t_max": 3}
+    assert from_dict(flat, strict=False).run_hash() == dystress.run_hash()
     ntxent = tiny(loss="ntxent")
-    assert ntxent.run_hash() == tiny(loss="ntxent", tau_min=0.1, tau_max=0.5, detach_tau=False).run_hash()
     assert tiny(loss="ntxent", temperature=1).run_hash() == tiny(loss="ntxent", temperature=1.0).run_hash()
+    assert dystress.replace(loss="ntxent").run_hash() == ntxent.run_hash()
     expected = dystress.run_hash()
     # a field added to the configuration appears in to_dict (and config.json), never in the run's identity
     monkeypatch.setattr(TrainConfig, "to_dict", lambda self: dataclasses.asdict(self) | {"a_new_option": 1})

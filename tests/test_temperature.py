@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from dystress.temperature import PROFILES, TemperatureProfile, as_profile, constant, kukleva_schedule
+from dystress.mathematics.temperature import SHAPES, TemperatureProfile, as_profile, constant, kukleva_schedule
 
 
 def test_cosine_profile_check_values_from_the_paper():
@@ -45,7 +45,7 @@ def test_constant_ignores_similarity():
     assert as_profile(0.5) == constant(0.5)
 
 
-@pytest.mark.parametrize("name", PROFILES)
+@pytest.mark.parametrize("name", SHAPES)
 def test_derivative_matches_autograd(name):
     kwargs = {"shift": -0.4, "scale": 0.7} if name == "shifted_cosine" else {}
     profile = TemperatureProfile(name, 0.07, 0.5, **kwargs)
@@ -63,11 +63,11 @@ def test_kukleva_schedule():
 
 
 @pytest.mark.parametrize("build,message", [
-    (lambda: TemperatureProfile("cosine", 0.0, 0.2), "tau_min must be finite and > 0"),
+    (lambda: TemperatureProfile("cosine", 0.0, 0.2), "tau_min must be a finite number > 0"),
     (lambda: TemperatureProfile("cosine", 0.3, 0.2), "tau_min must be <= tau_max"),
-    (lambda: TemperatureProfile("cosine", 0.1, math.inf), "tau_max must be finite"),
+    (lambda: TemperatureProfile("cosine", 0.1, math.inf), "tau_max must be a finite number"),
     (lambda: TemperatureProfile("cosine", 0.1, 0.2, shift=0.1, scale=1.0), "apply only to profile 'shifted_cosine'"),
-    (lambda: TemperatureProfile("shifted_cosine", 0.1, 0.2, shift=0.1, scale=-1.0), "scale must be finite and > 0"),
+    (lambda: TemperatureProfile("shifted_cosine", 0.1, 0.2, shift=0.1, scale=-1.0), "scale must be a finite"),
     (lambda: TemperatureProfile("shifted_cosine", 0.1, 0.2, shift=math.nan, scale=1.0), "shift must be a finite"),
     (lambda: TemperatureProfile("gaussian", 0.1, 0.2), "profile must be one of"),
     (lambda: as_profile("0.2"), "temperature must be a positive number"),

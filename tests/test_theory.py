@@ -3,9 +3,9 @@ import math
 import pytest
 import torch
 
-from dystress import theory
-from dystress.losses import info_nce
-from dystress.temperature import TemperatureProfile, constant
+from dystress.mathematics import theory
+from dystress.mathematics.losses import info_nce
+from dystress.mathematics.temperature import TemperatureProfile, constant
 
 PROFILES = [
     constant(0.2),
@@ -50,7 +50,7 @@ def test_closed_form_matches_the_loss_core(profile):
     (grad,) = torch.autograd.grad(per_anchor.sum(), sim)
     closed_p, closed_n = theory.gradients(s_pos, s_neg, profile)
     assert torch.allclose(grad[:, 0], closed_p, atol=1e-12) and torch.allclose(grad[:, 1:], closed_n, atol=1e-12)
-    assert torch.allclose(per_anchor, theory.info_nce(s_pos, s_neg, profile), atol=1e-12)
+    assert torch.allclose(per_anchor, theory.anchor_loss(s_pos, s_neg, profile), atol=1e-12)
 
 
 @pytest.mark.parametrize("tau", [0.07, 0.3, 1.0])
@@ -88,16 +88,16 @@ def test_entropy_matches_a_direct_computation():
 def test_small_tau_limit_is_the_triplet_loss():
     s_pos, s_neg = random_similarities(m=20)
     for tau in (1e-2, 1e-3):
-        gap = theory.info_nce(s_pos, s_neg, tau) - theory.triplet_limit(s_pos, s_neg, tau)
+        gap = theory.anchor_loss(s_pos, s_neg, tau) - theory.triplet_limit(s_pos, s_neg, tau)
         assert (gap >= -1e-9).all() and (gap <= math.log(21) + 1e-9).all()  # bounded while both terms ~ 1/tau
-    rel = theory.info_nce(s_pos, s_neg, 1e-4) * 1e-4 - theory.triplet_limit(s_pos, s_neg, 1e-4) * 1e-4
+    rel = theory.anchor_loss(s_pos, s_neg, 1e-4) * 1e-4 - theory.triplet_limit(s_pos, s_neg, 1e-4) * 1e-4
     assert rel.abs().max() < 1e-3
 
 
 def test_large_tau_limit_is_the_simple_loss():
     s_pos, s_neg = random_similarities(m=20)
-    err100 = (theory.info_nce(s_pos, s_neg, 100.0) - theory.simple_limit(s_pos, s_neg, 100.0)).abs()
-    err200 = (theory.info_nce(s_pos, s_neg, 200.0) - theory.simple_limit(s_pos, s_neg, 200.0)).abs()
+    err100 = (theory.anchor_loss(s_pos, s_neg, 100.0) - theory.simple_limit(s_pos, s_neg, 100.0)).abs()
+    err200 = (theory.anchor_loss(s_pos, s_neg, 200.0) - theory.simple_limit(s_pos, s_neg, 200.0)).abs()
     assert err100.max() < 1e-3
     assert torch.allclose(err100 / err200, torch.full_like(err100, 4.0), rtol=0.02)  # O(1 / tau^2)
 

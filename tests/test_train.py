@@ -10,13 +10,13 @@ import time
 import pytest
 import torch
 
-from dystress import train as train_module
-from dystress.augment import normalize
-from dystress.config import resolve
-from dystress.data import load_dataset
-from dystress.metrics import knn_accuracy
-from dystress.run_folder import TIMING_COLUMNS, read_history
-from dystress.train import LARS, TrainingDiverged, learning_rate, load_model, train
+from dystress.engine import train as train_module
+from dystress.engine.augment import normalize
+from dystress.engine.config import resolve
+from dystress.engine.data import load_dataset
+from dystress.engine.run_folder import TIMING_COLUMNS, read_history
+from dystress.engine.train import LARS, TrainingDiverged, learning_rate, load_model, train
+from dystress.mathematics.metrics import knn_accuracy
 
 
 @pytest.fixture(autouse=True)
@@ -66,6 +66,8 @@ def test_stopping_and_resuming_gives_the_uninterrupted_run(tmp_path):
     train(config, tmp_path / "parts", progress=False, stop_after=2)
     resumed = train(config, tmp_path / "parts", progress=False)
     assert deterministic_part(resumed) == deterministic_part(full)
+    segments = json.loads((tmp_path / "parts" / "manifest.json").read_text())["segments"]
+    assert [s["epochs"] for s in segments] == [[0, 1], [1, 3], [3, 4]]
     a = torch.load(tmp_path / "full" / "checkpoint.pt", weights_only=True)["model"]
     b = torch.load(tmp_path / "parts" / "checkpoint.pt", weights_only=True)["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
@@ -136,7 +138,7 @@ def test_every_loss_method_and_optimiser_trains(name, tmp_path):
         assert state["tau"].min() >= 0.05 and state["tau"].max() <= 1.0 and state["seen"].any()
     if name == "moco-dystress":
         state = torch.load(tmp_path / name / "checkpoint.pt", weights_only=True)
-        assert state["key_model"] is not None and state["loss"]["queue_filled"].all()
+        assert state["key_model"] is not None and state["loss"]["memory_bank.filled"].all()
 
 
 @pytest.mark.parametrize("overrides,data_dir,message", [

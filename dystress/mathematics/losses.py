@@ -18,23 +18,45 @@ official DySTreSS code does; ``detach_tau=False`` lets the gradient flow through
     >>> loss_fn = DySTreSSLoss(tau_min=0.07, tau_max=0.2)
     >>> z0, z1 = model(view0), model(view1)          # (N, d) each
     >>> loss = loss_fn(z0, z1)
+
+Every loss has the same forward, ``loss_fn(z0, z1, index=None, return_details=False)`` (``index``: the
+dataset indices of the batch, which only losses with per-sample state read), and a per-epoch hook,
+``loss_fn.set_epoch(epoch)``, through which a temperature schedule acts. A loss the trainer can use is
+registered by name when its class is defined (``class MyLoss(InfoNCELoss, name="mine")``) and carries its
+training parameters as a nested ``Options`` dataclass and its construction from them as ``from_options``:
+nothing else in the project needs to change to train with it (``LOSSES`` is the registry).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .temperature import TemperatureProfile, as_profile
+from dystress import checks
+from dystress.mathematics.memory_bank import MemoryBank
+from dystress.mathematics.temperature import (
+    SHAPES,
+    TemperatureProfile,
+    as_profile,
+    check_temperature_range,
+    constant,
+    kukleva_schedule,
+)
 
 __all__ = [
     "ContrastiveOutput",
     "info_nce",
+    "LossOptions",
+    "ContrastiveLoss",
+    "InfoNCELoss",
     "NTXentLoss",
     "DySTreSSLoss",
     "DCLLoss",
@@ -158,18 +180,173 @@ def _check_embeddings(z0: Tensor, z1: Tensor, min_batch: int = 2) -> None:
         raise ValueError("z0 and z1 must be finite; found NaN or Inf in the embeddings")
 
 
-def _check_flag(name: str, value: object) -> None:
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
+LOSSES: dict[str, type["ContrastiveLoss"]] = {}  # name -> class, filled as loss classes are defined
 
 
-def _check_queue_size(queue_size: object) -> None:
-    if isinstance(queue_size, bool) or not isinstance(queue_size, int) or queue_size < 0:
-        raise ValueError(f"queue_size must be an integer >= 0 (0 = no queue), got {queue_size!r}")
+@dataclass(frozen=True)
+class LossOptions:
+    """A loss's parameters as a training configuration holds them (``TrainConfig.loss_options``).
+
+    Each field has a default and a trailing comment, which is its help on the command line; the fields are
+    checked when the options are made. ``identity()`` is what of them names a run: by default every field.
+    """
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        """Raise ValueError naming the field that is wrong (called on construction)."""
+        for f in dataclasses.fields(self):
+            checks.matches(f.name, getattr(self, f.name), _field_types(type(self))[f.name])
+
+    def identity(self) -> dict:
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    def describe_temperature(self) -> str:
+        return "see the loss"
 
 
-class _ContrastiveLoss(nn.Module):
-    """Shared machinery: normalisation, the in-batch or queue candidate set, per-pair temperatures."""
+def _field_types(cls: type) -> dict:
+    import typing
+
+    return typing.get_type_hints(cls)
+
+
+def _plain(value: object) -> object:
+    """int given for a float stays a float in a run's identity (1 and 1.0 name the same run)."""
+    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+@dataclass(frozen=True)
+class ProfileOptions(LossOptions):
+    """The DySTreSS temperature profile tau(s) (``dystress.mathematics.temperature``)."""
+
+    tau_min: float = 0.07  # DySTreSS lower temperature
+    tau_max: float = 0.2  # DySTreSS upper temperature
+    tau_profile: str = "cosine"  # DySTreSS profile: cosine | shifted_cosine | linear | exponential | constant
+    tau_shift: float | None = None  # shifted_cosine offset (DySTreSS*: -0.4)
+    tau_scale: float | None = None  # shifted_cosine scale (DySTreSS*: 0.7)
+    detach_tau: bool = True  # compute tau(s) from detached similarities (official code)
+
+    def check(self) -> None:
+        super().check()
+        checks.one_of("tau_profile", self.tau_profile, SHAPES)
+        if self.tau_profile != "shifted_cosine" and (self.tau_shift is not None or self.tau_scale is not None):
+            raise ValueError("tau_shift and tau_scale apply only to tau_profile 'shifted_cosine'")
+        self.profile()
+
+    def profile(self) -> TemperatureProfile:
+        return TemperatureProfile(self.tau_profile, self.tau_min, self.tau_max, self.tau_shift, self.tau_scale)
+
+    def profile_identity(self) -> dict:
+        shape = {"profile": self.tau_profile, "tau_min": float(self.tau_min), "tau_max": float(self.tau_max),
+                 "detach_tau": self.detach_tau}
+        if self.tau_profile == "shifted_cosine":
+            shape |= {"tau_shift": float(self.tau_shift), "tau_scale": float(self.tau_scale)}
+        return shape
+
+    def describe_profile(self) -> str:
+        return f"{self.tau_profile} [{self.tau_min:g}, {self.tau_max:g}]"
+
+
+@dataclass(frozen=True)
+class ScheduleOptions(LossOptions):
+    """A constant temperature, or Kukleva et al.'s per-epoch schedule of it."""
+
+    temperature: float = 0.2  # constant temperature (ntxent, dcl, hard; MACL's tau_0)
+    tau_schedule: str = "none"  # none | kukleva: per-epoch temperature for ntxent / dcl / hard
+    schedule_tau_min: float = 0.1  # Kukleva schedule minimum
+    schedule_tau_max: float = 1.0  # Kukleva schedule maximum
+    schedule_t_max: int = 200  # Kukleva half period in epochs
+
+    def check(self) -> None:
+        super().check()
+        checks.number("temperature", self.temperature, above=0)
+        checks.one_of("tau_schedule", self.tau_schedule, ("none", "kukleva"))
+        if self.tau_schedule != "none":
+            if getattr(self, "dynamic_tau", False):
+                raise ValueError("tau_schedule applies to a constant temperature, not with dynamic_tau")
+            check_temperature_range(self.schedule_tau_min, self.schedule_tau_max,
+                                    ("schedule_tau_min", "schedule_tau_max"))
+            checks.integer("schedule_t_max", self.schedule_t_max, minimum=1)
+
+    def schedule(self) -> Callable[[int], float] | None:
+        """tau(epoch) of the schedule, or None for a constant temperature."""
+        if self.tau_schedule == "none":
+            return None
+        return lambda epoch: kukleva_schedule(epoch, self.schedule_tau_min, self.schedule_tau_max,
+                                              self.schedule_t_max)
+
+    def temperature_identity(self) -> dict:
+        if self.tau_schedule == "kukleva":
+            return {"schedule": {"name": "kukleva", "tau_min": float(self.schedule_tau_min),
+                                 "tau_max": float(self.schedule_tau_max), "t_max": self.schedule_t_max}}
+        if getattr(self, "dynamic_tau", False):
+            return {"dynamic": self.profile_identity()}
+        return {"temperature": float(self.temperature)}
+
+    def identity(self) -> dict:
+        return self.temperature_identity()
+
+    def describe_temperature(self) -> str:
+        if self.tau_schedule == "kukleva":
+            return f"schedule [{self.schedule_tau_min:g}, {self.schedule_tau_max:g}]"
+        if getattr(self, "dynamic_tau", False):
+            return self.describe_profile()
+        return f"{self.temperature:g}"
+
+
+@dataclass(frozen=True)
+class DynamicOptions(ScheduleOptions, ProfileOptions):
+    """A constant (or scheduled) temperature, or with ``dynamic_tau`` the DySTreSS profile instead."""
+
+    dynamic_tau: bool = False  # dcl / hard: use the DySTreSS profile instead of the constant temperature
+
+    def temperature_setting(self) -> float | TemperatureProfile:
+        return self.profile() if self.dynamic_tau else self.temperature
+
+
+class ContrastiveLoss(nn.Module):
+    """What every loss offers the trainer: a registry name, ``Options``, ``from_options``, the uniform
+    ``forward(z0, z1, index=None, return_details=False)`` and the per-epoch hook ``set_epoch``.
+
+    A subclass named at definition, ``class MyLoss(InfoNCELoss, name="mine")``, is registered in ``LOSSES``.
+    """
+
+    name: ClassVar[str | None] = None
+    Options: ClassVar[type[LossOptions]] = LossOptions
+    supports_memory_bank: ClassVar[bool] = False  # can take its negatives from a MoCo queue
+    per_sample_state: ClassVar[bool] = False  # keeps state per dataset sample (one process only)
+
+    def __init_subclass__(cls, name: str | None = None, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if name is not None:
+            if not name.isidentifier() or name in LOSSES:
+                raise ValueError(f"loss name {name!r} must be a new identifier; registered: {', '.join(LOSSES)}")
+            cls.name = name
+            LOSSES[name] = cls
+
+    @classmethod
+    def from_options(cls, options: LossOptions, num_samples: int, queue_size: int = 0,
+                     gather_distributed: bool = False) -> "ContrastiveLoss":
+        """The loss a training run uses: ``options`` (its ``Options``), the dataset size, a MoCo queue size
+        (0: in-batch negatives) and whether to gather candidates from all processes."""
+        raise NotImplementedError(f"{cls.__name__} does not say how to build it from its options")
+
+    scheduled_temperature: float | None = None  # the temperature a schedule set for this epoch
+
+    def set_epoch(self, epoch: int) -> None:
+        """Called by the trainer before each epoch (0-based); losses with a per-epoch schedule act here."""
+
+
+class InfoNCELoss(ContrastiveLoss):
+    """The machinery the InfoNCE family shares: normalisation, the in-batch or memory-bank candidate set,
+    per-pair temperatures from a profile (or a per-epoch schedule), and the core ``info_nce``.
+
+    Subclasses change one step: ``pair_temperature``, ``select_negatives``, ``positive_weight`` or ``finish``.
+    ``queue_size`` > 0 takes the negatives from a ``MemoryBank`` of past keys (MoCo); ``schedule`` maps the
+    epoch to a constant temperature (``set_epoch``).
+    """
 
     include_positive = True
 
@@ -180,26 +357,30 @@ class _ContrastiveLoss(nn.Module):
         queue_size: int = 0,
         gather_distributed: bool = False,
         check_inputs: bool = True,
+        schedule: Callable[[int], float] | None = None,
     ) -> None:
         super().__init__()
         self.profile = as_profile(temperature)
-        _check_flag("detach_tau", detach_tau)
-        _check_flag("gather_distributed", gather_distributed)
-        _check_flag("check_inputs", check_inputs)
-        _check_queue_size(queue_size)
+        checks.flag("detach_tau", detach_tau)
+        checks.flag("gather_distributed", gather_distributed)
+        checks.flag("check_inputs", check_inputs)
+        checks.integer("queue_size", queue_size, minimum=0)
         self.detach_tau = detach_tau
         self.gather_distributed = gather_distributed
         self.check_inputs = check_inputs
         self.queue_size = queue_size
-        if queue_size:
-            self.register_buffer("queue", torch.zeros(0), persistent=True)
-            self.register_buffer("queue_filled", torch.zeros(queue_size, dtype=torch.bool))
-            self.register_buffer("queue_pointer", torch.zeros((), dtype=torch.long))
+        self.memory_bank = MemoryBank(queue_size) if queue_size else None
+        self.schedule = schedule
+
+    def set_epoch(self, epoch: int) -> None:
+        if self.schedule is not None:
+            self.scheduled_temperature = self.schedule(epoch)
+            self.profile = constant(self.scheduled_temperature)
 
     def extra_repr(self) -> str:
         parts = [self.profile.describe(), f"detach_tau={self.detach_tau}"]
-        if self.queue_size:
-            parts.append(f"queue_size={self.queue_size}")
+        if self.schedule is not None:
+            parts.append("per-epoch schedule")
         if self.gather_distributed:
             parts.append("gather_distributed=True")
         return ", ".join(parts)
@@ -218,35 +399,17 @@ class _ContrastiveLoss(nn.Module):
         return in_batch_candidates(z0, z1, rank, world)
 
     def _queue_candidates(self, z0: Tensor, z1: Tensor, rank: int, world: int):
-        n, d = z0.shape
+        n = z0.shape[0]
         keys = gather_with_gradient(z1) if world > 1 else z1
-        if self.queue.shape != (self.queue_size, d):
-            if self.queue_filled.any():
-                raise ValueError(f"embedding dimension changed from {self.queue.shape[1]} to {d} with a filled queue")
-            self.queue = torch.zeros(self.queue_size, d, dtype=z0.dtype, device=z0.device)
-        queue = self.queue.to(z0.dtype)
-        candidates = torch.cat([keys, queue])
+        bank, filled = self.memory_bank.read(like=z0)
+        candidates = torch.cat([keys, bank])
         positive_index = rank * n + torch.arange(n, device=z0.device)
         negative_mask = torch.cat(
-            [torch.zeros(n, keys.shape[0], dtype=torch.bool, device=z0.device), self.queue_filled.expand(n, -1)], dim=1
+            [torch.zeros(n, keys.shape[0], dtype=torch.bool, device=z0.device), filled.expand(n, -1)], dim=1
         )
         if self.training:
-            self._enqueue(keys.detach())
+            self.memory_bank.write(keys.detach())
         return z0, candidates, positive_index, negative_mask
-
-    @torch.no_grad()
-    def _enqueue(self, keys: Tensor) -> None:
-        keys = keys[-self.queue_size :]
-        slots = (self.queue_pointer + torch.arange(keys.shape[0], device=keys.device)) % self.queue_size
-        self.queue[slots] = keys.to(self.queue.dtype)
-        self.queue_filled[slots] = True
-        self.queue_pointer.copy_((self.queue_pointer + keys.shape[0]) % self.queue_size)
-
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        key = prefix + "queue"
-        if self.queue_size and key in state_dict:
-            self.queue = torch.empty_like(state_dict[key])
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def positive_weight(self, similarity: Tensor, positive_index: Tensor) -> Tensor | None:
         return None
@@ -257,7 +420,7 @@ class _ContrastiveLoss(nn.Module):
     def finish(self, per_anchor: Tensor) -> Tensor:
         return per_anchor.mean()
 
-    def forward(self, z0: Tensor, z1: Tensor, return_details: bool = False):
+    def forward(self, z0: Tensor, z1: Tensor, index: Tensor | None = None, return_details: bool = False):
         anchors, candidates, positive_index, negative_mask = self.candidates(z0, z1)
         similarity = anchors @ candidates.T
         temperature = self.pair_temperature(similarity, positive_index)
@@ -278,7 +441,7 @@ class _ContrastiveLoss(nn.Module):
         )
 
 
-class NTXentLoss(_ContrastiveLoss):
+class NTXentLoss(InfoNCELoss, name="ntxent"):
     """SimCLR's NT-Xent loss (Chen et al. 2020) with a constant temperature.
 
     In-batch: 2N anchors, one positive each, 2N - 2 negatives, mean over the 2N anchors.
@@ -292,18 +455,27 @@ class NTXentLoss(_ContrastiveLoss):
     Shapes: forward(z0 (N, d), z1 (N, d)) -> scalar.
     """
 
+    Options = ScheduleOptions
+    supports_memory_bank = True
+
     def __init__(self, temperature: float = 0.2, queue_size: int = 0, gather_distributed: bool = False,
-                 check_inputs: bool = True) -> None:
-        super().__init__(temperature, True, queue_size, gather_distributed, check_inputs)
+                 check_inputs: bool = True, schedule: Callable[[int], float] | None = None) -> None:
+        super().__init__(temperature, True, queue_size, gather_distributed, check_inputs, schedule)
+
+    @classmethod
+    def from_options(cls, options: ScheduleOptions, num_samples: int, queue_size: int = 0,
+                     gather_distributed: bool = False) -> "NTXentLoss":
+        return cls(options.temperature, queue_size, gather_distributed, check_inputs=False,
+                   schedule=options.schedule())
 
 
-class DySTreSSLoss(_ContrastiveLoss):
+class DySTreSSLoss(InfoNCELoss, name="dystress"):
     """DySTreSS (Manna et al.): InfoNCE with a per-pair temperature tau(s_ij) from a profile.
 
     Args:
         tau_min, tau_max: temperature range, 0 < tau_min <= tau_max (paper CIFAR: 0.07, 0.2).
         profile: ``cosine`` (default), ``shifted_cosine`` (with shift, scale), ``linear``,
-            ``exponential`` or ``constant``; see ``dystress.temperature``.
+            ``exponential`` or ``constant``; see ``dystress.mathematics.temperature``.
         detach_tau: compute tau from detached similarities (default, as the official code).
         queue_size, gather_distributed, check_inputs: as in ``NTXentLoss``.
 
@@ -316,8 +488,24 @@ class DySTreSSLoss(_ContrastiveLoss):
         super().__init__(TemperatureProfile(profile, tau_min, tau_max, shift, scale), detach_tau, queue_size,
                          gather_distributed, check_inputs)
 
+    @dataclass(frozen=True)
+    class Options(ProfileOptions):
+        def identity(self) -> dict:
+            return self.profile_identity()
 
-class DCLLoss(_ContrastiveLoss):
+        def describe_temperature(self) -> str:
+            return self.describe_profile()
+
+    supports_memory_bank = True
+
+    @classmethod
+    def from_options(cls, options: Options, num_samples: int, queue_size: int = 0,
+                     gather_distributed: bool = False) -> "DySTreSSLoss":
+        return cls(options.tau_min, options.tau_max, options.tau_profile, options.tau_shift, options.tau_scale,
+                   options.detach_tau, queue_size, gather_distributed, check_inputs=False)
+
+
+class DCLLoss(InfoNCELoss, name="dcl"):
     """Decoupled contrastive loss (Yeh et al. 2022): the positive is removed from the denominator.
 
         loss_i = -w_i s_ip / tau_ip + log sum_{j in negatives(i)} exp(s_ij / tau_ij)
@@ -331,13 +519,32 @@ class DCLLoss(_ContrastiveLoss):
     include_positive = False
 
     def __init__(self, temperature: float | TemperatureProfile = 0.1, weighted: bool = False, sigma: float = 0.5,
-                 detach_tau: bool = True, gather_distributed: bool = False, check_inputs: bool = True) -> None:
-        super().__init__(temperature, detach_tau, 0, gather_distributed, check_inputs)
-        _check_flag("weighted", weighted)
-        if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not math.isfinite(sigma) or sigma <= 0:
-            raise ValueError(f"sigma must be finite and > 0, got {sigma!r}")
+                 detach_tau: bool = True, gather_distributed: bool = False, check_inputs: bool = True,
+                 schedule: Callable[[int], float] | None = None) -> None:
+        super().__init__(temperature, detach_tau, 0, gather_distributed, check_inputs, schedule)
+        checks.flag("weighted", weighted)
+        checks.number("sigma", sigma, above=0)
         self.weighted = weighted
         self.sigma = float(sigma)
+
+    @dataclass(frozen=True)
+    class Options(DynamicOptions):
+        dcl_weighted: bool = False  # DCLW weighting
+        dcl_sigma: float = 0.5  # DCLW sigma
+
+        def check(self) -> None:
+            super().check()
+            checks.number("dcl_sigma", self.dcl_sigma, above=0)
+
+        def identity(self) -> dict:
+            weights = {"weighted": True, "sigma": float(self.dcl_sigma)} if self.dcl_weighted else {"weighted": False}
+            return self.temperature_identity() | weights
+
+    @classmethod
+    def from_options(cls, options: Options, num_samples: int, queue_size: int = 0,
+                     gather_distributed: bool = False) -> "DCLLoss":
+        return cls(options.temperature_setting(), options.dcl_weighted, options.dcl_sigma, options.detach_tau,
+                   gather_distributed, check_inputs=False, schedule=options.schedule())
 
     def positive_weight(self, similarity: Tensor, positive_index: Tensor) -> Tensor | None:
         if not self.weighted:
@@ -346,7 +553,7 @@ class DCLLoss(_ContrastiveLoss):
         return 2 - positive.shape[0] * torch.softmax(positive / self.sigma, dim=0)
 
 
-class HardContrastiveLoss(_ContrastiveLoss):
+class HardContrastiveLoss(InfoNCELoss, name="hard"):
     """Wang & Liu (2021) hard contrastive loss with in-batch negatives.
 
     Only the hardest negatives of each anchor enter its denominator: the ``num_negatives`` most similar
@@ -357,18 +564,33 @@ class HardContrastiveLoss(_ContrastiveLoss):
 
     def __init__(self, temperature: float | TemperatureProfile = 0.2, num_negatives: int | None = None,
                  quantile: float | None = None, detach_tau: bool = True, gather_distributed: bool = False,
-                 check_inputs: bool = True) -> None:
-        super().__init__(temperature, detach_tau, 0, gather_distributed, check_inputs)
+                 check_inputs: bool = True, schedule: Callable[[int], float] | None = None) -> None:
+        super().__init__(temperature, detach_tau, 0, gather_distributed, check_inputs, schedule)
         if (num_negatives is None) == (quantile is None):
             raise ValueError("give exactly one of num_negatives (an integer >= 1) or quantile (in (0, 1])")
-        if num_negatives is not None and (isinstance(num_negatives, bool) or not isinstance(num_negatives, int)
-                                          or num_negatives < 1):
-            raise ValueError(f"num_negatives must be an integer >= 1, got {num_negatives!r}")
-        if quantile is not None and (isinstance(quantile, bool) or not isinstance(quantile, (int, float))
-                                     or not 0 < quantile <= 1):
-            raise ValueError(f"quantile must be in (0, 1], got {quantile!r}")
+        if num_negatives is not None:
+            checks.integer("num_negatives", num_negatives, minimum=1)
+        if quantile is not None:
+            checks.number("quantile", quantile, above=0, at_most=1)
         self.num_negatives = num_negatives
         self.quantile = quantile
+
+    @dataclass(frozen=True)
+    class Options(DynamicOptions):
+        hard_quantile: float = 0.0819  # hard loss: fraction of the hardest negatives kept
+
+        def check(self) -> None:
+            super().check()
+            checks.number("hard_quantile", self.hard_quantile, above=0, at_most=1)
+
+        def identity(self) -> dict:
+            return self.temperature_identity() | {"quantile": float(self.hard_quantile)}
+
+    @classmethod
+    def from_options(cls, options: Options, num_samples: int, queue_size: int = 0,
+                     gather_distributed: bool = False) -> "HardContrastiveLoss":
+        return cls(options.temperature_setting(), quantile=options.hard_quantile, detach_tau=options.detach_tau,
+                   gather_distributed=gather_distributed, check_inputs=False, schedule=options.schedule())
 
     def kept_negatives(self, available: int) -> int:
         if self.num_negatives is not None:
@@ -386,7 +608,7 @@ class HardContrastiveLoss(_ContrastiveLoss):
         return torch.zeros_like(negative_mask).scatter(1, hardest, True)
 
 
-class MACLLoss(_ContrastiveLoss):
+class MACLLoss(InfoNCELoss, name="macl"):
     """Model-aware contrastive loss (Huang et al., ICML 2023) on the in-batch SimCLR setting.
 
     The temperature follows the batch's alignment magnitude A = mean_i s_ip(i) (detached):
@@ -402,14 +624,31 @@ class MACLLoss(_ContrastiveLoss):
         super().__init__(temperature, True, 0, gather_distributed, check_inputs)
         if self.profile.name != "constant":
             raise ValueError("MACL's temperature is a positive number (its base temperature tau_0), not a profile")
-        for name, value in (("alpha", alpha), ("a0", a0)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ValueError(f"{name} must be a finite number, got {value!r}")
-        if alpha < 0 or not -1 <= a0 <= 1 or alpha * (1 + a0) >= 1:
-            raise ValueError(f"need alpha >= 0, -1 <= a0 <= 1 and alpha * (1 + a0) < 1 so that tau stays > 0; "
-                             f"got alpha={alpha}, a0={a0}")
+        check_macl(alpha, a0)
         self.alpha = float(alpha)
         self.a0 = float(a0)
+
+    @dataclass(frozen=True)
+    class Options(LossOptions):
+        temperature: float = 0.2  # constant temperature (ntxent, dcl, hard; MACL's tau_0)
+        macl_alpha: float = 0.5  # MACL alpha
+        macl_a0: float = 0.0  # MACL A_0
+
+        def check(self) -> None:
+            super().check()
+            checks.number("temperature", self.temperature, above=0)
+            check_macl(self.macl_alpha, self.macl_a0, ("macl_alpha", "macl_a0"))
+
+        def identity(self) -> dict:
+            return {"temperature": float(self.temperature), "alpha": float(self.macl_alpha), "a0": float(self.macl_a0)}
+
+        def describe_temperature(self) -> str:
+            return f"tau_0 {self.temperature:g}"
+
+    @classmethod
+    def from_options(cls, options: Options, num_samples: int, queue_size: int = 0,
+                     gather_distributed: bool = False) -> "MACLLoss":
+        return cls(options.temperature, options.macl_alpha, options.macl_a0, gather_distributed, check_inputs=False)
 
     def pair_temperature(self, similarity: Tensor, positive_index: Tensor) -> Tensor:
         alignment = similarity.detach().gather(1, positive_index[:, None]).mean()
@@ -420,7 +659,16 @@ class MACLLoss(_ContrastiveLoss):
         return (weight * per_anchor).mean()
 
 
-class ISogCLRLoss(nn.Module):
+def check_macl(alpha: float, a0: float, names: tuple[str, str] = ("alpha", "a0")) -> None:
+    """MACL's tau_A = tau_0 (1 + alpha (A - a0)) stays > 0 for every alignment A in [-1, 1]."""
+    checks.number(names[0], alpha, at_least=0)
+    checks.number(names[1], a0, at_least=-1, at_most=1)
+    if alpha * (1 + a0) >= 1:
+        raise ValueError(f"need {names[0]} * (1 + {names[1]}) < 1 so that tau stays > 0; got {names[0]}={alpha}, "
+                         f"{names[1]}={a0}")
+
+
+class ISogCLRLoss(ContrastiveLoss, name="isogclr"):
     """iSogCLR (Qiu et al., ICML 2023): individualised temperatures tau_i learned per sample.
 
     Each sample i keeps a temperature tau_i (initialised to ``tau_init``), a moving-average estimate
@@ -448,18 +696,10 @@ class ISogCLRLoss(nn.Module):
                  gamma: float = 0.8, rho: float = 0.4, beta_u: float = 0.5, eta: float = 0.03,
                  grad_clip: float = 3.0, check_inputs: bool = True) -> None:
         super().__init__()
-        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 2:
-            raise ValueError(f"num_samples must be an integer >= 2 (the dataset size), got {num_samples!r}")
-        TemperatureProfile("constant", tau_min, tau_max)
-        if not tau_min <= tau_init <= tau_max:
-            raise ValueError(f"tau_init must lie in [tau_min, tau_max] = [{tau_min}, {tau_max}], got {tau_init!r}")
-        for name, value, low, high in (("gamma", gamma, 0, 1), ("beta_u", beta_u, 0, 1)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not low < value <= high:
-                raise ValueError(f"{name} must lie in (0, 1], got {value!r}")
-        for name, value in (("rho", rho), ("eta", eta), ("grad_clip", grad_clip)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-        _check_flag("check_inputs", check_inputs)
+        checks.integer("num_samples", num_samples, minimum=2)
+        check_isogclr(tau_init, tau_min, tau_max, gamma, rho, beta_u, eta)
+        checks.number("grad_clip", grad_clip, at_least=0)
+        checks.flag("check_inputs", check_inputs)
         self.num_samples = num_samples
         self.tau_min, self.tau_max, self.tau_init = float(tau_min), float(tau_max), float(tau_init)
         self.gamma, self.rho, self.beta_u, self.eta, self.grad_clip = gamma, rho, beta_u, eta, grad_clip
@@ -472,6 +712,39 @@ class ISogCLRLoss(nn.Module):
     def extra_repr(self) -> str:
         return (f"num_samples={self.num_samples}, tau_init={self.tau_init:g}, tau in [{self.tau_min:g}, "
                 f"{self.tau_max:g}], gamma={self.gamma:g}, rho={self.rho:g}, beta_u={self.beta_u:g}, eta={self.eta:g}")
+
+    @dataclass(frozen=True)
+    class Options(LossOptions):
+        isogclr_tau_init: float = 0.1  # iSogCLR initial temperature
+        isogclr_tau_min: float = 0.05  # iSogCLR lowest temperature
+        isogclr_tau_max: float = 1.0  # iSogCLR highest temperature
+        isogclr_rho: float = 0.4  # iSogCLR DRO radius
+        isogclr_gamma: float = 0.8  # iSogCLR moving-average rate
+        isogclr_eta: float = 0.03  # iSogCLR temperature learning rate
+        isogclr_beta_u: float = 0.5  # iSogCLR temperature momentum
+
+        def check(self) -> None:
+            super().check()
+            check_isogclr(self.isogclr_tau_init, self.isogclr_tau_min, self.isogclr_tau_max, self.isogclr_gamma,
+                          self.isogclr_rho, self.isogclr_beta_u, self.isogclr_eta, prefix="isogclr_")
+
+        def identity(self) -> dict:
+            return {"tau_init": float(self.isogclr_tau_init), "tau_min": float(self.isogclr_tau_min),
+                    "tau_max": float(self.isogclr_tau_max), "rho": float(self.isogclr_rho),
+                    "gamma": float(self.isogclr_gamma), "eta": float(self.isogclr_eta),
+                    "beta_u": float(self.isogclr_beta_u)}
+
+        def describe_temperature(self) -> str:
+            return f"learned [{self.isogclr_tau_min:g}, {self.isogclr_tau_max:g}]"
+
+    per_sample_state = True
+
+    @classmethod
+    def from_options(cls, options: Options, num_samples: int, queue_size: int = 0,
+                     gather_distributed: bool = False) -> "ISogCLRLoss":
+        return cls(num_samples, tau_init=options.isogclr_tau_init, tau_min=options.isogclr_tau_min,
+                   tau_max=options.isogclr_tau_max, gamma=options.isogclr_gamma, rho=options.isogclr_rho,
+                   beta_u=options.isogclr_beta_u, eta=options.isogclr_eta, check_inputs=False)
 
     def _check_index(self, index: Tensor | None, n: int, device: torch.device) -> Tensor:
         if index is None:
@@ -527,18 +800,19 @@ class ISogCLRLoss(nn.Module):
         self.seen[index] = True
 
 
-LOSSES = {
-    "ntxent": NTXentLoss,
-    "dystress": DySTreSSLoss,
-    "dcl": DCLLoss,
-    "hard": HardContrastiveLoss,
-    "macl": MACLLoss,
-    "isogclr": ISogCLRLoss,
-}
+def check_isogclr(tau_init: float, tau_min: float, tau_max: float, gamma: float, rho: float, beta_u: float,
+                  eta: float, prefix: str = "") -> None:
+    """iSogCLR's settings: 0 < tau_min <= tau_init <= tau_max, gamma and beta_u in (0, 1], rho and eta >= 0
+    (``prefix``: how the caller names them, e.g. ``isogclr_``)."""
+    check_temperature_range(tau_min, tau_max, (f"{prefix}tau_min", f"{prefix}tau_max"))
+    checks.number(f"{prefix}tau_init", tau_init, at_least=tau_min, at_most=tau_max)
+    for name, value in (("gamma", gamma), ("beta_u", beta_u)):
+        checks.number(prefix + name, value, above=0, at_most=1)
+    for name, value in (("rho", rho), ("eta", eta)):
+        checks.number(prefix + name, value, at_least=0)
 
 
-def make_loss(name: str, **kwargs) -> nn.Module:
-    """Build a loss by name (``LOSSES``): ``make_loss("dystress", tau_min=0.07, tau_max=0.2)``."""
-    if name not in LOSSES:
-        raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {name!r}")
+def make_loss(name: str, **kwargs) -> ContrastiveLoss:
+    """Build a registered loss by name (``LOSSES``): ``make_loss("dystress", tau_min=0.07, tau_max=0.2)``."""
+    checks.one_of("loss", name, tuple(LOSSES))
     return LOSSES[name](**kwargs)

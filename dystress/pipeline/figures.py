@@ -13,7 +13,7 @@ from pathlib import Path
 import matplotlib
 import matplotlib.pyplot as plt
 
-from .atomic import replacing
+from dystress.atomic import replacing
 
 FORMATS = ("png", "pdf")
 _METADATA = {"png": {"Software": None}, "pdf": {"Creator": None, "Producer": None, "CreationDate": None}}

@@ -13,6 +13,8 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from dystress import checks
+
 MODELS = ("resnet18", "small_cnn")
 
 
@@ -62,10 +64,8 @@ class ContrastiveModel(nn.Module):
 
 def build_model(name: str = "resnet18", out_dim: int = 128) -> ContrastiveModel:
     """``resnet18`` (512-d features) or ``small_cnn`` (128-d), with the projection head to ``out_dim``."""
-    if name not in MODELS:
-        raise ValueError(f"model must be one of {', '.join(MODELS)}; got {name!r}")
-    if isinstance(out_dim, bool) or not isinstance(out_dim, int) or out_dim < 1:
-        raise ValueError(f"out_dim must be a positive integer, got {out_dim!r}")
+    checks.one_of("model", name, MODELS)
+    checks.integer("out_dim", out_dim, minimum=1)
     if name == "resnet18":
         return ContrastiveModel(resnet18_cifar(), 512, out_dim)
     return ContrastiveModel(small_cnn(), 128, out_dim)

@@ -25,22 +25,17 @@ from dataclasses import dataclass
 
 import torch
 
-PROFILES = ("constant", "cosine", "shifted_cosine", "linear", "exponential")
+from dystress import checks
+
+SHAPES = ("constant", "cosine", "shifted_cosine", "linear", "exponential")  # the shapes of tau(s)
 
 
-def _check_positive_finite(name: str, value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
-
-
-def check_temperature_range(tau_min: float, tau_max: float) -> None:
-    """Raise ``ValueError`` unless 0 < tau_min <= tau_max < inf."""
-    _check_positive_finite("tau_min", tau_min)
-    _check_positive_finite("tau_max", tau_max)
+def check_temperature_range(tau_min: float, tau_max: float, names: tuple[str, str] = ("tau_min", "tau_max")) -> None:
+    """Raise ``ValueError`` unless 0 < tau_min <= tau_max < inf (``names``: how the caller calls the two)."""
+    checks.number(names[0], tau_min, above=0)
+    checks.number(names[1], tau_max, above=0)
     if tau_min > tau_max:
-        raise ValueError(f"tau_min must be <= tau_max, got tau_min={tau_min} > tau_max={tau_max}")
+        raise ValueError(f"{names[0]} must be <= {names[1]}, got {names[0]}={tau_min} > {names[1]}={tau_max}")
 
 
 @dataclass(frozen=True)
@@ -48,12 +43,12 @@ class TemperatureProfile:
     """A temperature profile tau(s); call it on a tensor of cosine similarities.
 
     Args:
-        name: one of ``PROFILES``.
+        name: one of ``SHAPES``.
         tau_min, tau_max: range of the temperature, 0 < tau_min <= tau_max. ``constant`` uses tau_max.
         shift, scale: only for ``shifted_cosine`` (offset ds and period scale k > 0).
 
     ``profile(s)`` returns a tensor of s's shape and dtype; ``profile.derivative(s)`` returns dtau/ds
-    (used by the closed-form gradients in ``dystress.theory``).
+    (used by the closed-form gradients in ``dystress.mathematics.theory``).
     """
 
     name: str
@@ -63,17 +58,14 @@ class TemperatureProfile:
     scale: float | None = None
 
     def __post_init__(self) -> None:
-        if self.name not in PROFILES:
-            raise ValueError(f"profile must be one of {', '.join(PROFILES)}; got {self.name!r}")
+        checks.one_of("profile", self.name, SHAPES)
         check_temperature_range(self.tau_min, self.tau_max)
         if self.name == "shifted_cosine":
             if self.shift is None or self.scale is None:
                 raise ValueError("profile 'shifted_cosine' needs both shift and scale "
                                  "(DySTreSS*: shift=-0.4, scale=0.7)")
-            if isinstance(self.shift, bool) or not isinstance(self.shift, (int, float)) \
-                    or not math.isfinite(self.shift):
-                raise ValueError(f"shift must be a finite number, got {self.shift!r}")
-            _check_positive_finite("scale", self.scale)
+            checks.number("shift", self.shift)
+            checks.number("scale", self.scale, above=0)
         elif self.shift is not None or self.scale is not None:
             raise ValueError(f"shift and scale apply only to profile 'shifted_cosine', not {self.name!r}")
 
@@ -128,7 +120,7 @@ def as_profile(temperature: float | TemperatureProfile) -> TemperatureProfile:
         return temperature
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
         raise ValueError(f"temperature must be a positive number or a TemperatureProfile, got {temperature!r}")
-    _check_positive_finite("temperature", temperature)
+    checks.number("temperature", temperature, above=0)
     return constant(float(temperature))
 
 
@@ -139,7 +131,6 @@ def kukleva_schedule(epoch: float, tau_min: float = 0.1, tau_max: float = 1.0, t
     tau(t_max) = tau_min, tau(2 t_max) = tau_max.
     """
     check_temperature_range(tau_min, tau_max)
-    _check_positive_finite("t_max", t_max)
-    if isinstance(epoch, bool) or not isinstance(epoch, (int, float)) or not math.isfinite(epoch) or epoch < 0:
-        raise ValueError(f"epoch must be a finite number >= 0, got {epoch!r}")
+    checks.number("t_max", t_max, above=0)
+    checks.number("epoch", epoch, at_least=0)
     return tau_min + 0.5 * (tau_max - tau_min) * (1 + math.cos(math.pi * epoch / t_max))

@@ -13,10 +13,10 @@ cell after the parameters calls ``check_parameters(globals())``, which
 from __future__ import annotations
 
 import ast
-import types
-import typing
 
-PROFILES = ("smoke", "small", "paper")
+from dystress.checks import matches, one_of
+from dystress.engine.config import PROFILES
+
 _INJECTED_HEADER = "# Parameters"
 
 
@@ -27,30 +27,6 @@ def _injected_names(history: list[str]) -> list[str]:
             return [t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets
                     if isinstance(t, ast.Name)]
     return []
-
-
-def type_ok(value: object, expected: object) -> bool:
-    """Whether ``value`` fits the annotation ``expected``: int, float (an int too), bool, str, list[T],
-    T | None (either spelling of a union), object; a bool is never an int or a float."""
-    origin = typing.get_origin(expected) or expected
-    if origin is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if origin is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if origin in (typing.Union, types.UnionType):
-        return any(type_ok(value, arg) for arg in typing.get_args(expected))
-    if expected is type(None):
-        return value is None
-    if origin is list:
-        (item,) = typing.get_args(expected) or (object,)
-        return isinstance(value, list) and all(type_ok(v, item) for v in value)
-    if expected is object:
-        return True
-    return isinstance(value, origin)
-
-
-def type_name(expected: object) -> str:
-    return getattr(expected, "__name__", None) or str(expected).replace("typing.", "")
 
 
 def check_parameters(namespace: dict) -> dict:
@@ -69,12 +45,8 @@ def check_parameters(namespace: dict) -> dict:
                          f"{', '.join(repr(u) for u in unknown)}; this notebook declares: {', '.join(declared)}")
     values = {}
     for name, expected in declared.items():
-        value = namespace[name]
-        if not type_ok(value, expected):
-            raise ValueError(f"notebook parameter {name!r} must be of type {type_name(expected)}, "
-                             f"got {value!r} ({type(value).__name__})")
-        values[name] = value
-    if "profile" in values and values["profile"] not in PROFILES:
-        raise ValueError(f"notebook parameter 'profile' must be one of {', '.join(PROFILES)}, "
-                         f"got {values['profile']!r}")
+        matches(f"notebook parameter {name!r}", namespace[name], expected)
+        values[name] = namespace[name]
+    if "profile" in values:
+        one_of("notebook parameter 'profile'", values["profile"], tuple(PROFILES))
     return values

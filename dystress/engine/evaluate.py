@@ -27,10 +27,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from . import metrics
-from .atomic import replacing, write_text
-from .augment import SimCLRAugment, normalize
-from .data import DataSplits
+from dystress.atomic import replacing, write_text
+from dystress.engine.augment import SimCLRAugment, normalize
+from dystress.engine.data import DataSplits
+from dystress.mathematics import metrics
 
 LINEAR_PROBE = {"optimizer": "adam", "lr": 1e-3, "weight_decay": 1e-6, "batch_size": 512, "epochs": 100}
 

@@ -25,19 +25,21 @@ from __future__ import annotations
 import contextlib
 import csv
 import errno
-import io
 import hashlib
+import io
 import json
 import os
 import platform
+import secrets
 import shutil
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from .atomic import TEMPORARY_MARK, remove_leftovers, write_text
-from .config import from_dict
+from dystress.atomic import TEMPORARY_MARK, remove_leftovers, write_text
+from dystress.engine.config import from_dict
+from dystress.paths import REPO_ROOT
 
 CONFIG = "config.json"
 METRICS = "metrics.csv"
@@ -90,7 +92,7 @@ def read_config(folder: str | Path):
     """The TrainConfig stored in a run folder's config.json."""
     folder = Path(folder)
     try:
-        return from_dict(read_json(folder, CONFIG))
+        return from_dict(read_json(folder, CONFIG), strict=False)  # older files hold every loss's parameters, flat
     except RunFolderError:
         raise
     except (ValueError, TypeError) as error:
@@ -180,8 +182,7 @@ def locked(folder: str | Path) -> Iterator[Path]:
 
 def _git_commit() -> str | None:
     try:
-        root = Path(__file__).resolve().parent.parent
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5)
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=5)
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
@@ -203,7 +204,7 @@ def versions() -> dict[str, str]:
     import torch
     import torchvision
 
-    from . import __version__
+    from dystress import __version__
 
     return {"dystress": __version__, "python": platform.python_version(), "torch": torch.__version__,
             "torchvision": torchvision.__version__, "numpy": numpy.__version__, "scikit_learn": sklearn.__version__}
@@ -216,7 +217,8 @@ def _timestamp(seconds: float) -> str:
 def new_segment(config, device, first_epoch: int, processes: int = 1) -> dict:
     """The record of one training call, before its first epoch."""
     now = time.time()
-    return {"started": _timestamp(now), "finished": _timestamp(now), "wall_seconds": 0.0, "train_seconds": 0.0,
+    return {"id": secrets.token_hex(4), "started": _timestamp(now), "finished": _timestamp(now),
+            "wall_seconds": 0.0, "train_seconds": 0.0,
             "epochs": [first_epoch, first_epoch], "host": platform.node(), "pid": os.getpid(),
             "device": device_description(device), "processes": processes, "git_commit": _git_commit(),
             "versions": versions(), "execution": {k: getattr(config, k) for k in EXECUTION_FIELDS},
@@ -230,8 +232,7 @@ def record_segment(folder: Path, config, segment: dict, last_epoch: int, train_s
                    train_seconds=round(segment["train_seconds"] + train_seconds, 1))
     segment["epochs"][1] = last_epoch
     manifest = read_json(folder, MANIFEST) if (folder / MANIFEST).exists() else {}
-    segments = [s for s in manifest.get("segments", []) if (s["started"], s["pid"]) != (segment["started"],
-                                                                                        segment["pid"])]
+    segments = [s for s in manifest.get("segments", []) if s.get("id") != segment["id"]]
     segments.append({k: v for k, v in segment.items() if not k.startswith("_")})
     devices = list(dict.fromkeys(s["device"] for s in segments))
     write_text(folder / MANIFEST, json.dumps({

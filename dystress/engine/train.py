@@ -26,16 +26,17 @@ import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 
-from . import run_folder
-from .atomic import replacing, write_text
-from .run_folder import COLUMNS, history_csv
-from .augment import SimCLRAugment
-from .config import TrainConfig
-from .data import DataSplits, load_dataset
-from .evaluate import encode, knn_summary
-from .losses import ContrastiveOutput, ISogCLRLoss, make_loss
-from .models import TwoViews, build_model
-from .temperature import constant, kukleva_schedule
+from dystress import checks
+from dystress.atomic import replacing, write_text
+from dystress.engine import run_folder
+from dystress.engine.augment import SimCLRAugment
+from dystress.engine.config import TrainConfig
+from dystress.engine.data import DataSplits, load_dataset
+from dystress.engine.evaluate import encode, knn_summary
+from dystress.engine.models import TwoViews, build_model
+from dystress.engine.run_folder import COLUMNS, history_csv
+from dystress.mathematics.losses import LOSSES, ContrastiveLoss, ContrastiveOutput
+
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
@@ -60,29 +61,11 @@ def seed_everything(seed: int, deterministic: bool = False) -> None:
         torch.backends.cudnn.benchmark = True
 
 
-def build_loss(c: TrainConfig, num_samples: int, distributed: bool = False) -> nn.Module:
-    """The loss named by ``c.loss`` with the configuration's temperature settings."""
-    dystress = c.dystress_profile()
-    temperature = dystress if c.dynamic_tau else c.temperature
+def build_loss(c: TrainConfig, num_samples: int, distributed: bool = False) -> ContrastiveLoss:
+    """The loss named by ``c.loss``, built by its class from ``c.loss_options`` (a MoCo queue with method moco)."""
     queue = c.queue_size if c.method == "moco" else 0
-    common = {"check_inputs": False}
-    if c.loss == "isogclr":
-        return ISogCLRLoss(num_samples, tau_init=c.isogclr_tau_init, tau_min=c.isogclr_tau_min,
-                           tau_max=c.isogclr_tau_max, gamma=c.isogclr_gamma, rho=c.isogclr_rho,
-                           beta_u=c.isogclr_beta_u, eta=c.isogclr_eta, **common)
-    common["gather_distributed"] = distributed
-    if c.loss == "ntxent":
-        return make_loss("ntxent", temperature=c.temperature, queue_size=queue, **common)
-    if c.loss == "dystress":
-        return make_loss("dystress", tau_min=c.tau_min, tau_max=c.tau_max, profile=c.tau_profile,
-                         shift=dystress.shift, scale=dystress.scale, detach_tau=c.detach_tau, queue_size=queue,
-                         **common)
-    if c.loss == "dcl":
-        return make_loss("dcl", temperature=temperature, weighted=c.dcl_weighted, sigma=c.dcl_sigma,
-                         detach_tau=c.detach_tau, **common)
-    if c.loss == "hard":
-        return make_loss("hard", temperature=temperature, quantile=c.hard_quantile, detach_tau=c.detach_tau, **common)
-    return make_loss("macl", temperature=c.temperature, alpha=c.macl_alpha, a0=c.macl_a0, **common)
+    return LOSSES[c.loss].from_options(c.loss_options, num_samples=num_samples, queue_size=queue,
+                                       gather_distributed=distributed)
 
 
 def load_data(c: TrainConfig) -> DataSplits:
@@ -163,9 +146,8 @@ def contrastive_loss(views_model: nn.Module, key_model: nn.Module | None, loss_f
             z0 = views_model(v0)[1]
             with torch.no_grad():
                 z1 = key_model(v1)[1]
-    extra = (index,) if isinstance(loss_fn, ISogCLRLoss) else ()
     at_least_fp32 = lambda z: z.float() if z.dtype in (torch.float16, torch.bfloat16) else z  # noqa: E731
-    return loss_fn(at_least_fp32(z0), at_least_fp32(z1), *extra, return_details=True)
+    return loss_fn(at_least_fp32(z0), at_least_fp32(z1), index, return_details=True)
 
 
 @torch.no_grad()
@@ -304,9 +286,7 @@ def train_epoch(training: Training, epoch: int, bar) -> dict:
     lr = learning_rate(config, epoch)
     for group in training.optimizer.param_groups:
         group["lr"] = lr
-    if config.tau_schedule == "kukleva":
-        tau = kukleva_schedule(epoch, config.schedule_tau_min, config.schedule_tau_max, config.schedule_t_max)
-        training.loss_fn.profile = constant(tau)
+    training.loss_fn.set_epoch(epoch)
     model.train()
     t0 = time.perf_counter()
     n_train, per_rank = training.images.shape[0], config.batch_size // training.world
@@ -342,7 +322,7 @@ def train_epoch(training: Training, epoch: int, bar) -> dict:
         raise TrainingDiverged(f"non-finite loss ({mean_loss}) in epoch {epoch + 1}")
     (pos_sum, pos_count, neg_sum, neg_count), lows, highs = tau_sums.tolist(), tau_lows.tolist(), tau_highs.tolist()
     return {"epoch": epoch + 1, "loss": mean_loss, "lr": lr,
-            "temperature": training.loss_fn.profile.tau_max if config.tau_schedule != "none" else None,
+            "temperature": training.loss_fn.scheduled_temperature,
             "tau_pos_mean": pos_sum / pos_count, "tau_pos_min": lows[0], "tau_pos_max": highs[0],
             "tau_neg_mean": neg_sum / neg_count if neg_count else None,
             "tau_neg_min": lows[1] if neg_count else None, "tau_neg_max": highs[1] if neg_count else None,
@@ -369,8 +349,8 @@ def save(training: Training, run_dir: Path) -> None:
 
 
 def _check_stop_after(stop_after: object) -> None:
-    if stop_after is not None and (isinstance(stop_after, bool) or not isinstance(stop_after, int) or stop_after < 1):
-        raise ValueError(f"stop_after must be an integer >= 1 (epochs to train in this call) or None, got {stop_after!r}")
+    if stop_after is not None:
+        checks.integer("stop_after", stop_after, minimum=1)
 
 
 def train(config: TrainConfig, run_dir: str | Path, data: DataSplits | None = None, progress: bool = True,
@@ -394,8 +374,8 @@ def train(config: TrainConfig, run_dir: str | Path, data: DataSplits | None = No
         raise ValueError(f"batch_size={config.batch_size} exceeds the {n_train} training images of {data.name}")
     if config.batch_size % world:
         raise ValueError(f"batch_size={config.batch_size} must be divisible by the {world} processes")
-    if config.loss == "isogclr" and world > 1:
-        raise ValueError("loss 'isogclr' keeps per-sample state and runs in a single process")
+    if LOSSES[config.loss].per_sample_state and world > 1:
+        raise ValueError(f"loss {config.loss!r} keeps per-sample state and runs in a single process")
     run_folder.check_adoptable(run_dir, config)
     with run_folder.locked(run_dir) if rank == 0 else contextlib.nullcontext():
         run_folder.check_adoptable(run_dir, config)

@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from dystress import checks
+
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2023, 0.1994, 0.2010)
 GRAY_WEIGHTS = (0.2989, 0.587, 0.114)  # torchvision's rgb_to_grayscale for tensors
@@ -124,13 +126,11 @@ class SimCLRAugment:
                  ratio: tuple[float, float] = (3 / 4, 4 / 3), flip_p: float = 0.5,
                  jitter: tuple[float, float, float, float] = (0.4, 0.4, 0.4, 0.1), jitter_p: float = 0.8,
                  gray_p: float = 0.2, mean: tuple[float, ...] = CIFAR_MEAN, std: tuple[float, ...] = CIFAR_STD):
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise ValueError(f"size must be a positive integer, got {size!r}")
+        checks.integer("size", size, minimum=1)
         if not 0 < scale[0] <= scale[1] <= 1 or not 0 < ratio[0] <= ratio[1]:
             raise ValueError(f"need 0 < scale[0] <= scale[1] <= 1 and 0 < ratio[0] <= ratio[1]; got {scale}, {ratio}")
         for name, p in (("flip_p", flip_p), ("jitter_p", jitter_p), ("gray_p", gray_p)):
-            if not 0 <= p <= 1:
-                raise ValueError(f"{name} must lie in [0, 1], got {p}")
+            checks.number(name, p, at_least=0, at_most=1)
         if min(jitter[:3]) < 0 or not 0 <= jitter[3] <= 0.5:
             raise ValueError(f"jitter strengths must be >= 0 and the hue strength <= 0.5, got {jitter}")
         self.size, self.scale, self.ratio = size, scale, ratio

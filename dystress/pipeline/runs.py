@@ -1,7 +1,7 @@
 """Compute-or-load: results keyed by the configuration, found in results/ or the runs root, or computed.
 
 A run lives in ``<runs root>/<loss>-<hash>/`` (``$DYSTRESS_RUNS``, default ``runs/``, git-ignored); its
-layout and rules are ``dystress.run_folder``'s. A *result* is the small part of a run that notebooks need,
+layout and rules are ``dystress.engine.run_folder``'s. A *result* is the small part of a run that notebooks need,
 without weights: config.json, metrics.csv, manifest.json and the evaluation bundle. ``compute_or_load``
 looks for a result first in the repository's ``results/`` (committed reference runs), then in the runs
 root, and only trains and evaluates when neither holds a finished, evaluated one (``run_folder.check_result``).
@@ -16,24 +16,21 @@ from pathlib import Path
 
 import numpy as np
 
-from . import run_folder
-from .config import TrainConfig
-from .data import DataSplits
-from .evaluate import evaluation_bundle, read_bundle, write_bundle
-from .run_folder import RunFolderError, read_history, read_json
-from .train import load_data, load_model, train
-
-
-def repo_root() -> Path:
-    return Path(__file__).resolve().parent.parent
+from dystress.engine import run_folder
+from dystress.engine.config import TrainConfig
+from dystress.engine.data import DataSplits
+from dystress.engine.evaluate import evaluation_bundle, read_bundle, write_bundle
+from dystress.engine.run_folder import RunFolderError, read_history, read_json
+from dystress.engine.train import load_data, load_model, train
+from dystress.paths import REPO_ROOT
 
 
 def runs_root() -> Path:
-    return Path(os.environ.get("DYSTRESS_RUNS") or repo_root() / "runs")
+    return Path(os.environ.get("DYSTRESS_RUNS") or REPO_ROOT / "runs")
 
 
 def results_root() -> Path:
-    return Path(os.environ.get("DYSTRESS_RESULTS") or repo_root() / "results")
+    return Path(os.environ.get("DYSTRESS_RESULTS") or REPO_ROOT / "results")
 
 
 def run_name(config: TrainConfig) -> str:

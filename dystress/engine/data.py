@@ -29,7 +29,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .atomic import replacing
+from dystress import checks
+from dystress.atomic import replacing
+from dystress.paths import REPO_ROOT
 
 DATASETS = ("digits", "digits-lt", "cifar10", "cifar100", "cifar10-lt", "cifar100-lt", "folder")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm")
@@ -65,7 +67,7 @@ class DataSplits:
 
 def default_data_dir() -> Path:
     """``$DYSTRESS_DATA`` or the repository's data/ folder."""
-    return Path(os.environ.get("DYSTRESS_DATA") or Path(__file__).resolve().parent.parent / "data")
+    return Path(os.environ.get("DYSTRESS_DATA") or REPO_ROOT / "data")
 
 
 def cache_dir(root: Path) -> Path:
@@ -73,24 +75,16 @@ def cache_dir(root: Path) -> Path:
     return Path(os.environ.get("DYSTRESS_CACHE") or Path(root) / ".cache")
 
 
-def _check_int(name: str, value: object, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-
-
 def check_dataset_arguments(name: str, image_size: int, subset_per_class: int, subset_total: int,
                             imbalance_ratio: float, test_fraction: float) -> None:
-    if name not in DATASETS:
-        raise ValueError(f"dataset must be one of {', '.join(DATASETS)}; got {name!r}")
-    _check_int("image_size", image_size, 8)
-    _check_int("subset_per_class", subset_per_class, 0)
-    _check_int("subset_total", subset_total, 0)
+    checks.one_of("dataset", name, DATASETS)
+    checks.integer("image_size", image_size, minimum=8)
+    checks.integer("subset_per_class", subset_per_class, minimum=0)
+    checks.integer("subset_total", subset_total, minimum=0)
     if subset_per_class and subset_total:
         raise ValueError("give at most one of subset_per_class and subset_total")
-    if not 0 < imbalance_ratio <= 1:
-        raise ValueError(f"imbalance_ratio must lie in (0, 1], got {imbalance_ratio!r}")
-    if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction!r}")
+    checks.number("imbalance_ratio", imbalance_ratio, above=0, at_most=1)
+    checks.number("test_fraction", test_fraction, above=0, below=1)
 
 
 def load_dataset(name: str = "digits", data_dir: str | Path = "", image_size: int = 32, subset_per_class: int = 0,

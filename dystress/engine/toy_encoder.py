@@ -1,8 +1,8 @@
 """A contrastive experiment small enough for seconds on a CPU: an MLP encoder on a vMF mixture.
 
-Inputs are points x (N, D) of a vMF mixture (``dystress.synthetic``); a view is x + noise * eps,
+Inputs are points x (N, D) of a vMF mixture (``dystress.mathematics.vmf``); a view is x + noise * eps,
 renormalised; the encoder is Linear(D, hidden) - ReLU - Linear(hidden, out_dim). It is trained with
-any loss of ``dystress.losses`` (Adam, fixed number of steps), and its normalised outputs on held-out
+any loss of ``dystress.mathematics.losses`` (Adam, fixed number of steps), and its normalised outputs on held-out
 points are what the metrics notebooks measure.
 """
 
@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .losses import ISogCLRLoss
+from dystress import checks
+from dystress.mathematics.losses import ISogCLRLoss
 
 
 @dataclass(frozen=True)
@@ -39,14 +40,11 @@ class ToySettings:
         return sizes[profile]
 
     def __post_init__(self) -> None:
-        for name in ("per_class", "steps", "batch_size", "hidden", "out_dim"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-        if self.batch_size < 2:
-            raise ValueError("batch_size must be >= 2")
-        if not self.noise >= 0 or not self.lr > 0:
-            raise ValueError("noise must be >= 0 and lr > 0")
+        for name in ("per_class", "steps", "hidden", "out_dim"):
+            checks.integer(name, getattr(self, name), minimum=1)
+        checks.integer("batch_size", self.batch_size, minimum=2)
+        checks.number("noise", self.noise, at_least=0)
+        checks.number("lr", self.lr, above=0)
 
 
 def augment(x: Tensor, noise: float, generator: torch.Generator) -> Tensor:
@@ -76,7 +74,7 @@ def train_toy_encoder(loss_fn: nn.Module, x: Tensor, settings: ToySettings = Toy
         batch = x[index]
         z0 = encoder(augment(batch, settings.noise, g))
         z1 = encoder(augment(batch, settings.noise, g))
-        loss = loss_fn(z0, z1, index) if isinstance(loss_fn, ISogCLRLoss) else loss_fn(z0, z1)
+        loss = loss_fn(z0, z1, index)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()

@@ -1,8 +1,10 @@
-"""The experiments of notebooks 04-08: their configurations per profile, and the runner's summary rows.
+"""The recipes of notebooks 04-08: the named methods they compare, their configurations per profile, and
+the runner's summary rows.
 
 Every notebook states its experiment through a few parameters (profile, dataset, epochs, temperatures);
-the functions here turn them into validated ``TrainConfig`` objects, so that the notebooks, the sweep
-and the command line agree on what a name means:
+the functions here turn them into validated ``TrainConfig`` objects on top of the profile
+(``dystress.engine.config.PROFILES``), so that the notebooks, the sweep and the command line agree on what
+a name means:
 
     SimCLR     NT-Xent with the constant ``temperature``
     DySTreSS   the cosine profile tau(s) in [tau_min, tau_max]
@@ -19,34 +21,26 @@ import json
 import os
 from pathlib import Path
 
-from .atomic import write_text
-from .config import TrainConfig, resolve
-from .params import PROFILES
+from dystress import checks
+from dystress.atomic import write_text
+from dystress.engine.config import PROFILES, TrainConfig, resolve
 
-METHODS = ("SimCLR", "DySTreSS", "MACL", "DCL", "Hard", "Kukleva")
+RECIPES = ("SimCLR", "DySTreSS", "MACL", "DCL", "Hard", "Kukleva")  # the methods the notebooks compare, by name
 
-# what a profile means for the notebooks (on top of dystress.config's training profiles)
-NOTEBOOK_DEFAULTS = {
-    "smoke": {"dataset": "digits", "epochs": 5, "methods": METHODS, "long_tail": "digits-lt",
-              "imbalance_ratio": 0.1},
-    "small": {"dataset": "cifar10", "epochs": 20, "methods": METHODS, "long_tail": "cifar10-lt",
-              "imbalance_ratio": 0.1},
-    "paper": {"dataset": "cifar10", "epochs": 200, "methods": ("SimCLR", "DySTreSS"), "long_tail": "cifar10-lt",
-              "imbalance_ratio": 0.01},
+# what the notebooks choose per profile, beyond its training settings
+NOTEBOOK_CHOICES = {
+    "smoke": {"recipes": RECIPES, "long_tail": "digits-lt", "imbalance_ratio": 0.1},
+    "small": {"recipes": RECIPES, "long_tail": "cifar10-lt", "imbalance_ratio": 0.1},
+    "paper": {"recipes": ("SimCLR", "DySTreSS"), "long_tail": "cifar10-lt", "imbalance_ratio": 0.01},
 }
-
-
-def _check_profile(profile: str) -> None:
-    if profile not in PROFILES:
-        raise ValueError(f"profile must be one of {', '.join(PROFILES)}; got {profile!r}")
 
 
 def base_config(profile: str, dataset: str = "", data_dir: str = "", epochs: int = 0, seed: int = 0,
                 **overrides) -> TrainConfig:
     """The profile's training configuration for a notebook ("" and 0 mean: the profile's choice)."""
-    _check_profile(profile)
-    defaults = NOTEBOOK_DEFAULTS[profile]
-    settings = {"dataset": dataset or defaults["dataset"], "epochs": epochs or defaults["epochs"], "seed": seed}
+    checks.one_of("profile", profile, tuple(PROFILES))
+    settings = {"dataset": dataset or PROFILES[profile]["dataset"], "epochs": epochs or PROFILES[profile]["epochs"],
+                "seed": seed}
     if data_dir:
         settings["data_dir"] = data_dir
     if settings["dataset"] == "folder":
@@ -56,7 +50,7 @@ def base_config(profile: str, dataset: str = "", data_dir: str = "", epochs: int
 
 def method_config(base: TrainConfig, method: str, temperature: float = 0.2, tau_min: float = 0.07,
                   tau_max: float = 0.2) -> TrainConfig:
-    """One of ``METHODS`` on top of ``base`` (same data, model, optimiser and epochs)."""
+    """One of ``RECIPES`` on top of ``base`` (same data, model, optimiser and epochs)."""
     if method == "SimCLR":
         return base.replace(loss="ntxent", temperature=temperature)
     if method == "DySTreSS":
@@ -69,17 +63,17 @@ def method_config(base: TrainConfig, method: str, temperature: float = 0.2, tau_
         return base.replace(loss="hard", temperature=temperature)
     if method == "Kukleva":
         return base.replace(loss="ntxent", tau_schedule="kukleva", schedule_t_max=max(1, base.epochs // 10))
-    raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+    raise ValueError(f"method must be one of {', '.join(RECIPES)}; got {method!r}")
 
 
 def method_configs(profile: str, methods: list[str] | None = None, temperature: float = 0.2, tau_min: float = 0.07,
                    tau_max: float = 0.2, **base_arguments) -> dict[str, TrainConfig]:
     """{method: config} for the comparison of notebooks 04/05 (``methods`` None: the profile's list)."""
     base = base_config(profile, **base_arguments)
-    chosen = list(methods) if methods else list(NOTEBOOK_DEFAULTS[profile]["methods"])
-    unknown = [m for m in chosen if m not in METHODS]
+    chosen = list(methods) if methods else list(NOTEBOOK_CHOICES[profile]["recipes"])
+    unknown = [m for m in chosen if m not in RECIPES]
     if unknown:
-        raise ValueError(f"methods must be among {', '.join(METHODS)}; got {', '.join(unknown)}")
+        raise ValueError(f"methods must be among {', '.join(RECIPES)}; got {', '.join(unknown)}")
     return {m: method_config(base, m, temperature, tau_min, tau_max) for m in chosen}
 
 
@@ -105,22 +99,11 @@ def sweep_points(profile: str, taus: list[float], tau_mins: list[float], tau_max
 def long_tail_configs(profile: str, dataset: str = "", imbalance_ratio: float = 0.0, tau_min: float = 0.07,
                       tau_max: float = 0.2, temperature: float = 0.2, **base_arguments) -> dict[str, TrainConfig]:
     """SimCLR, DySTreSS and the Kukleva schedule on the profile's long-tailed dataset (notebook 07)."""
-    _check_profile(profile)
-    defaults = NOTEBOOK_DEFAULTS[profile]
+    checks.one_of("profile", profile, tuple(PROFILES))
+    defaults = NOTEBOOK_CHOICES[profile]
     base = base_config(profile, dataset=dataset or defaults["long_tail"],
                        imbalance_ratio=imbalance_ratio or defaults["imbalance_ratio"], **base_arguments)
     return {m: method_config(base, m, temperature, tau_min, tau_max) for m in ("SimCLR", "DySTreSS", "Kukleva")}
-
-
-def describe_temperature(c: TrainConfig) -> str:
-    """The temperature a configuration trains with, in a few words."""
-    if c.tau_schedule == "kukleva":
-        return f"schedule [{c.schedule_tau_min:g}, {c.schedule_tau_max:g}]"
-    if c.loss == "dystress" or c.dynamic_tau:
-        return f"{c.tau_profile} [{c.tau_min:g}, {c.tau_max:g}]"
-    if c.loss == "isogclr":
-        return f"learned [{c.isogclr_tau_min:g}, {c.isogclr_tau_max:g}]"
-    return f"{'tau_0 ' if c.loss == 'macl' else ''}{c.temperature:g}"
 
 
 def summary_row(notebook: str, label: str, result) -> dict:
@@ -129,7 +112,8 @@ def summary_row(notebook: str, label: str, result) -> dict:
     final = [r for r in result.history if r.get("loss") is not None]
     return {
         "notebook": notebook, "run": label, "dataset": c.dataset, "model": c.model, "loss": c.loss,
-        "temperature": describe_temperature(c), "epochs": c.epochs, "knn_top1": s.get("knn", {}).get("top1"),
+        "temperature": c.loss_options.describe_temperature(), "epochs": c.epochs,
+        "knn_top1": s.get("knn", {}).get("top1"),
         "linear_top1": s.get("linear", {}).get("top1"),
         "knn10_mean_class": s.get("long_tail", {}).get("knn10_mean_class"),
         "neg_uniformity": -s["uniformity"], "tolerance": s.get("tolerance"),

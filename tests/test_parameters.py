@@ -1,6 +1,6 @@
 import pytest
 
-from dystress.params import check_parameters
+from dystress.pipeline.parameters import check_parameters
 
 
 def namespace(injected_source=None, **overrides):

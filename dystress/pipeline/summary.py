@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .atomic import write_text
+from dystress.atomic import write_text
 
 COLUMNS = (("notebook", "notebook", "{}"), ("run", "run", "{}"), ("dataset", "dataset", "{}"),
            ("model", "model", "{}"), ("temperature", "temperature", "{}"), ("epochs", "epochs", "{}"),

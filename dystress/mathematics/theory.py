@@ -28,7 +28,7 @@ import math
 import torch
 from torch import Tensor
 
-from .temperature import TemperatureProfile, as_profile
+from dystress.mathematics.temperature import TemperatureProfile, as_profile
 
 
 def _temperatures(s: Tensor, temperature: float | TemperatureProfile) -> Tensor:
@@ -49,7 +49,7 @@ def logit_slope(s: Tensor, temperature: float | TemperatureProfile, detach_tau: 
     return (tau - s * profile.derivative(s)) / tau**2
 
 
-def info_nce(s_pos: Tensor, s_neg: Tensor, temperature: float | TemperatureProfile) -> Tensor:
+def anchor_loss(s_pos: Tensor, s_neg: Tensor, temperature: float | TemperatureProfile) -> Tensor:
     """L for one anchor per leading index: s_pos (...,), s_neg (..., M) -> (...,)."""
     l_pos = logits(s_pos, temperature)
     all_logits = torch.cat([l_pos[..., None], logits(s_neg, temperature)], dim=-1)

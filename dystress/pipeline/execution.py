@@ -16,17 +16,14 @@ from pathlib import Path
 import jupytext
 import nbformat
 
+from dystress.paths import REPO_ROOT
+
 NOTEBOOK_PATTERN = re.compile(r"^(\d\d)_[a-z0-9_]+\.py$")
 KERNEL = "python3"
 
 
-def repo_root() -> Path:
-    """The folder holding pyproject.toml and notebooks/ (this package lives one level below it)."""
-    return Path(__file__).resolve().parent.parent
-
-
 def notebook_dir() -> Path:
-    folder = repo_root() / "notebooks"
+    folder = REPO_ROOT / "notebooks"
     if not folder.is_dir():
         raise FileNotFoundError(f"notebook folder {folder} not found: install the package from a clone of the "
                                 "repository (pip install -e .), whose notebooks/ it runs")

@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from dystress import checks
+
 
 def _features(name: str, x: Tensor, min_rows: int = 1) -> Tensor:
     if not isinstance(x, Tensor) or x.ndim != 2 or not x.is_floating_point():
@@ -134,16 +136,12 @@ def knn_scores(train_x: Tensor, train_y: Tensor, test_x: Tensor, k: int = 200, t
     if train_x.shape[1] != test_x.shape[1]:
         raise ValueError(f"train_x and test_x must have the same dimension, got {train_x.shape[1]} and "
                          f"{test_x.shape[1]}")
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= train_x.shape[0]:
-        raise ValueError(f"k must be an integer in [1, {train_x.shape[0]}] (the number of training points), got {k!r}")
-    if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or t <= 0:
-        raise ValueError(f"t must be a finite number > 0, got {t!r}")
+    checks.integer("k", k, minimum=1, maximum=train_x.shape[0])
+    checks.number("t", t, above=0)
     largest = int(train_y.max())
     if num_classes is None:
         num_classes = largest + 1
-    elif isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes <= largest:
-        raise ValueError(f"num_classes must be an integer larger than every training label (the largest is "
-                         f"{largest}), got {num_classes!r}")
+    checks.integer("num_classes (larger than every training label)", num_classes, minimum=largest + 1)
     scores = torch.empty(test_x.shape[0], num_classes, dtype=torch.float64, device=test_x.device)
     for start in range(0, test_x.shape[0], chunk_size):
         sim = test_x[start : start + chunk_size] @ train_x.T
@@ -195,8 +193,7 @@ def positive_negative_similarities(anchors: Tensor, positives: Tensor, k: int = 
     anchors, positives = _features("anchors", anchors, 2), _features("positives", positives, 2)
     if anchors.shape != positives.shape:
         raise ValueError("anchors and positives must have the same shape (two views of the same samples)")
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= anchors.shape[0] - 1:
-        raise ValueError(f"k must be an integer in [1, {anchors.shape[0] - 1}], got {k!r}")
+    checks.integer("k", k, minimum=1, maximum=anchors.shape[0] - 1)
     pos = (anchors * positives).sum(dim=1)
     neg = []
     for start in range(0, anchors.shape[0], chunk_size):
