@@ -33,7 +33,7 @@ from torchvision import transforms
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import reference_loop  # noqa: E402
 
-from dystress import metrics  # noqa: E402
+from dystress.mathematics import metrics  # noqa: E402
 from dystress.engine.augment import SimCLRAugment  # noqa: E402
 from dystress.engine.config import resolve  # noqa: E402
 from dystress.engine.data import load_dataset  # noqa: E402
