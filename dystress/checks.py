@@ -43,9 +43,9 @@ def number(name: str, value: object, at_least: float | None = None, above: float
 
 
 def _bounds(at_least, above, below, at_most) -> str:
-    parts = [f">= {at_least:g}" if at_least is not None else "", f"> {above:g}" if above is not None else "",
-             f"< {below:g}" if below is not None else "", f"<= {at_most:g}" if at_most is not None else ""]
-    parts = [p for p in parts if p]
+    shown = lambda v: f"{v}" if isinstance(v, int) else f"{v:g}"  # noqa: E731
+    parts = [f"{sign} {shown(v)}" for sign, v in ((">=", at_least), (">", above), ("<", below), ("<=", at_most))
+             if v is not None]
     return " " + " and ".join(parts) if parts else ""
 
 
