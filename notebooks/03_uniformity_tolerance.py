@@ -18,7 +18,8 @@
 # Two numbers summarise how a contrastive model arranges its embeddings on the unit sphere:
 #
 # * **uniformity** (Wang & Isola 2020), $\mathcal{U} = \log \mathbb{E}_{i<j}\, e^{-2\|f_i - f_j\|^2}$; tables
-#   report $-\mathcal{U}$, larger is more uniform (at most 4 for unit vectors);
+#   report $-\mathcal{U}$, larger is more uniform (for $n$ unit vectors at most $4 + 4/(n - 1)$, since the
+#   mean of $\|f_i - f_j\|^2$ over pairs is at most $2n/(n - 1)$; 4 for many points);
 # * **tolerance** (Wang & Liu 2021), $T = \mathbb{E}[f_i \cdot f_j \mid y_i = y_j]$, the mean similarity of
 #   samples of the same class: how much of the semantic structure survives.
 #

@@ -205,3 +205,10 @@ def test_tolerance_and_centroids_accept_any_label_values():
     huge = torch.tensor([0, 10**9, 7])[y]
     assert metrics.tolerance(x, huge) == pytest.approx(metrics.tolerance(x, y), abs=1e-12)
     assert metrics.inter_class_uniformity(x, huge) == pytest.approx(metrics.inter_class_uniformity(x, y), abs=1e-12)
+
+
+def test_negative_uniformity_is_at_most_4_plus_4_over_n_minus_1_and_a_simplex_attains_it():
+    x, _ = random_features(n=12, d=5)
+    assert -metrics.uniformity(x) <= 4 + 4 / 11
+    simplex = torch.tensor([[1.0, 0.0], [-0.5, 3**0.5 / 2], [-0.5, -(3**0.5) / 2]], dtype=torch.float64)
+    assert -metrics.uniformity(simplex) == pytest.approx(4 + 4 / 2, abs=1e-12)

@@ -2,7 +2,8 @@
 
     alignment(x, y)              mean_i ||x_i - y_i||^alpha                        (Wang & Isola 2020)
     uniformity(x, t)             log mean_{i<j} exp(-t ||x_i - x_j||^2)          (Wang & Isola; <= 0,
-                                 tables report its negative, at most 4 for unit vectors and t = 2)
+                                 tables report its negative, at most 4 + 4 / (N - 1) for N unit
+                                 vectors and t = 2, by Jensen's inequality)
     tolerance(x, labels)         mean x_i . x_j over same-class pairs i != j      (Wang & Liu 2021)
     inter_class_uniformity       uniformity of the normalised class centroids
     knn_accuracy                 weighted kNN (InstDisc: weights exp(s / t)), top-1 / top-5 in %
