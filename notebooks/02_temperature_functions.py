@@ -95,9 +95,10 @@ savefig(fig, NOTEBOOK, "profiles")
 #
 # With a per-pair temperature the softmax sees $\ell(s) = s/\tau(s)$. If $\ell$ were not increasing, a more
 # similar negative could get a *smaller* logit than a less similar one and the loss would stop being
-# hardness-aware. The slope is $\ell'(s) = (\tau - s\tau')/\tau^2$. For the paper's range it stays
-# positive everywhere; for very wide ranges it can turn negative for large $|s|$, where $\tau$ rises
-# faster than $s$.
+# hardness-aware. The slope is $\ell'(s) = (\tau - s\tau')/\tau^2$: it turns negative where $\tau$ grows
+# faster, relative to itself, than $|s|$ does ($s\tau' > \tau$). The cell below prints the smallest slope
+# and the intervals of $s$ where the order reverses, for several ranges of the cosine profile and for the
+# shifted profile.
 
 # %% tags=["nbval-check-output"]
 fig, ax = plt.subplots(figsize=(7, 4))
@@ -106,12 +107,21 @@ for name, p in profiles.items():
 ax.set(xlabel="cosine similarity s", ylabel="logit s / tau(s)", title="Effective logits")
 ax.legend(fontsize=8)
 savefig(fig, NOTEBOOK, "effective_logits")
-print(f"{'cosine profile range':<24}{'min slope of s/tau(s)':>24}  order kept")
-for lo, hi in [(tau_min, tau_max), (0.1, 0.2), (0.07, 0.5), (0.05, 1.0), (0.02, 1.0)]:
-    slope = theory.logit_slope(s, TemperatureProfile("cosine", lo, hi), detach_tau=False).min().item()
-    print(f"[{lo:g}, {hi:g}]{'':<{22 - len(f'[{lo:g}, {hi:g}]')}}{slope:>24.3f}  {'yes' if slope > 0 else 'no'}")
+print(f"{'profile':<30}{'min slope of s/tau(s)':>22}  order reversed for s in")
+checked = {f"cosine [{lo:g}, {hi:g}]": TemperatureProfile("cosine", lo, hi)
+           for lo, hi in [(tau_min, tau_max), (0.1, 0.2), (0.07, 0.5), (0.05, 1.0), (0.02, 1.0)]}
+checked[f"shifted cosine ({shift:g}, {scale:g})"] = profiles[f"shifted cosine (DySTreSS*, {shift:g}, {scale:g})"]
+for name, p in checked.items():
+    slope = theory.logit_slope(s, p, detach_tau=False).min().item()
+    reversed_on = " and ".join(f"[{a:.2f}, {b:.2f}]" for a, b in theory.order_reversals(p)) or "nowhere"
+    print(f"{name:<30}{slope:>22.3f}  {reversed_on}")
 
 # %% [markdown]
+# For the paper's range $[0.07, 0.2]$ the order is kept everywhere. Widening the range to $[0.07, 0.5]$
+# reverses it on a band of intermediate similarities, $0.29 \le |s| \le 0.66$, not at the ends: near
+# $|s| = 1$ the profile flattens out again. The shifted profile DySTreSS* reverses the order on
+# $-0.81 \le s \le -0.46$, where its cosine part rises steeply, and keeps it for every positive $s$.
+#
 # ## 3. Which negatives are pushed, dynamic against constant temperature
 #
 # The same synthetic anchor as in notebook 01. Under the cosine profile the nearly orthogonal negatives

@@ -107,3 +107,21 @@ def test_logit_slope_is_the_derivative_of_the_effective_logit():
     s = torch.linspace(-0.95, 0.95, 40, dtype=torch.float64, requires_grad=True)
     (grad,) = torch.autograd.grad(theory.logits(s, profile).sum(), s)
     assert torch.allclose(theory.logit_slope(s.detach(), profile, detach_tau=False), grad, atol=1e-10)
+
+
+@pytest.mark.parametrize("profile", [TemperatureProfile("cosine", 0.07, 0.5), TemperatureProfile("cosine", 0.07, 0.2),
+                                     TemperatureProfile("shifted_cosine", 0.07, 0.2, shift=-0.4, scale=0.7),
+                                     constant(0.2)], ids=lambda p: p.describe())
+def test_order_reversals_are_where_finite_differences_of_the_logit_fall(profile):
+    s = torch.linspace(-1, 1, 20001, dtype=torch.float64)
+    logit = s / profile(s)
+    falling = (logit[1:] - logit[:-1]) < 0  # between neighbouring grid points, no derivative involved
+    midpoints = 0.5 * (s[1:] + s[:-1])
+    intervals = theory.order_reversals(profile)
+    inside = torch.zeros_like(falling)
+    for start, end in intervals:
+        inside |= (midpoints > start) & (midpoints < end)
+    disagree = (inside != falling).sum().item()
+    assert disagree <= 2 * len(intervals), "the intervals match the falling steps up to their end points"
+    if profile.is_constant or profile.tau_max == 0.2 and profile.name == "cosine":
+        assert intervals == []

@@ -49,6 +49,24 @@ def logit_slope(s: Tensor, temperature: float | TemperatureProfile, detach_tau: 
     return (tau - s * profile.derivative(s)) / tau**2
 
 
+def order_reversals(temperature: float | TemperatureProfile, points: int = 20001) -> list[tuple[float, float]]:
+    """The intervals of s in [-1, 1] on which the effective logit s / tau(s) decreases (a more similar pair
+    gets a smaller logit), as (start, end) pairs, located on a grid of ``points`` similarities."""
+    s = torch.linspace(-1, 1, points, dtype=torch.float64)
+    falling = logit_slope(s, temperature, detach_tau=False) < 0
+    intervals, start = [], None
+    for value, down in zip(s.tolist(), falling.tolist()):
+        if down and start is None:
+            start = value
+        if not down and start is not None:
+            intervals.append((start, previous))
+            start = None
+        previous = value
+    if start is not None:
+        intervals.append((start, previous))
+    return intervals
+
+
 def anchor_loss(s_pos: Tensor, s_neg: Tensor, temperature: float | TemperatureProfile) -> Tensor:
     """L for one anchor per leading index: s_pos (...,), s_neg (..., M) -> (...,)."""
     l_pos = logits(s_pos, temperature)
