@@ -53,18 +53,10 @@ def order_reversals(temperature: float | TemperatureProfile, points: int = 20001
     """The intervals of s in [-1, 1] on which the effective logit s / tau(s) decreases (a more similar pair
     gets a smaller logit), as (start, end) pairs, located on a grid of ``points`` similarities."""
     s = torch.linspace(-1, 1, points, dtype=torch.float64)
-    falling = logit_slope(s, temperature, detach_tau=False) < 0
-    intervals, start = [], None
-    for value, down in zip(s.tolist(), falling.tolist()):
-        if down and start is None:
-            start = value
-        if not down and start is not None:
-            intervals.append((start, previous))
-            start = None
-        previous = value
-    if start is not None:
-        intervals.append((start, previous))
-    return intervals
+    falling = (logit_slope(s, temperature, detach_tau=False) < 0).to(torch.int8)
+    edges = torch.diff(falling, prepend=torch.zeros(1, dtype=torch.int8), append=torch.zeros(1, dtype=torch.int8))
+    starts, ends = torch.nonzero(edges == 1).squeeze(1), torch.nonzero(edges == -1).squeeze(1) - 1
+    return [(s[a].item(), s[b].item()) for a, b in zip(starts.tolist(), ends.tolist())]
 
 
 def anchor_loss(s_pos: Tensor, s_neg: Tensor, temperature: float | TemperatureProfile) -> Tensor:
