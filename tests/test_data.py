@@ -154,3 +154,11 @@ def test_an_oversized_image_is_refused_by_name(labelled_folder, monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 50)  # stands in for a 20000 x 20000 image: 12 x 12 > 2 x 50
     with pytest.raises(ValueError, match=r"image .*img000.png has more than 100 pixels, PIL's limit"):
         load_dataset("folder", labelled_folder)
+
+
+def test_a_data_dir_inside_the_data_root_is_named_portably(labelled_folder, monkeypatch):
+    monkeypatch.setenv("DYSTRESS_DATA", str(labelled_folder.parent))
+    assert data_module.portable_data_dir(str(labelled_folder)) == "data:labelled"
+    assert data_module.portable_data_dir("/somewhere/else") == "/somewhere/else"
+    by_prefix = load_dataset("folder", "data:labelled")
+    assert torch.equal(by_prefix.train.images, load_dataset("folder", labelled_folder).train.images)

@@ -135,7 +135,7 @@ def test_the_manifest_keeps_every_segment_and_a_rerun_changes_nothing(tmp_path):
 def test_a_second_process_gets_a_clear_error_naming_the_holder(tmp_path, capsys):
     run = tmp_path / "run"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom dystress import run_folder\n"
+        [sys.executable, "-c", "import sys, time\nfrom dystress.engine import run_folder\n"
          f"with run_folder.locked({str(run)!r}):\n    print('held', flush=True)\n    time.sleep(60)"],
         stdout=subprocess.PIPE, text=True, cwd=ROOT)
     try:

@@ -33,7 +33,9 @@ def test_execution_settings_do_not_change_the_run(tmp_path, monkeypatch):
     monkeypatch.setenv("DYSTRESS_DATA", str(tmp_path / "a"))
     inside = tiny(dataset="folder", data_dir=str(tmp_path / "a" / "pictures")).run_hash()
     monkeypatch.setenv("DYSTRESS_DATA", str(tmp_path / "b"))
-    assert tiny(dataset="folder", data_dir=str(tmp_path / "b" / "pictures")).run_hash() == inside
+    moved = tiny(dataset="folder", data_dir=str(tmp_path / "b" / "pictures"))
+    assert moved.run_hash() == inside and moved.to_dict()["data_dir"] == "data:pictures"
+    assert tiny(dataset="folder", data_dir="data:pictures").run_hash() == inside  # config.json's portable form
     assert tiny(dataset="folder", data_dir=str(tmp_path / "c")).run_hash() != inside
     assert tiny().run_hash() != tiny(tau_max=0.3).run_hash()
     assert runs.run_name(tiny()).startswith("dystress-")

@@ -25,10 +25,9 @@ import json
 import re
 import typing
 from dataclasses import dataclass
-from pathlib import Path
 
 from dystress import checks
-from dystress.engine.data import check_dataset_arguments
+from dystress.engine.data import DATA_ROOT_PREFIX, check_dataset_arguments, data_path, portable_data_dir
 from dystress.engine.models import MODELS
 from dystress.mathematics.losses import LOSSES, LossOptions
 
@@ -86,8 +85,9 @@ class TrainConfig:
         validate(self)
 
     def to_dict(self) -> dict:
-        """Every field; ``loss_options`` as a nested dict (the layout of config.json)."""
-        return dataclasses.asdict(self)
+        """Every field; ``loss_options`` as a nested dict and a data_dir inside the data root as ``data:<path>``
+        (the layout of config.json, the same in every clone)."""
+        return dataclasses.asdict(self) | {"data_dir": portable_data_dir(self.data_dir)}
 
     def identity(self) -> dict:
         """What the run computes, and nothing else: the data, the model, the method and the loss with the
@@ -132,13 +132,9 @@ class TrainConfig:
 
 
 def _folder_key(data_dir: str) -> str:
-    from dystress.engine.data import default_data_dir
-
-    path = Path(data_dir).resolve()
-    try:
-        return "data:" + path.relative_to(default_data_dir().resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
+    """A folder dataset's data: ``data:<path>`` inside the data root, else its absolute path."""
+    portable = portable_data_dir(data_dir)
+    return portable if portable.startswith(DATA_ROOT_PREFIX) else data_path(data_dir).resolve().as_posix()
 
 
 @functools.cache

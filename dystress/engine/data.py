@@ -70,6 +70,31 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("DYSTRESS_DATA") or REPO_ROOT / "data")
 
 
+DATA_ROOT_PREFIX = "data:"  # data_dir "data:<path>" is <path> inside the data root, on any machine
+
+
+def data_path(data_dir: str | Path) -> Path:
+    """The folder ``data_dir`` names: "" is the data root, ``data:<path>`` a path inside it, else a path."""
+    text = str(data_dir)
+    if not text:
+        return default_data_dir()
+    if text.startswith(DATA_ROOT_PREFIX):
+        return default_data_dir() / text[len(DATA_ROOT_PREFIX):]
+    return Path(text)
+
+
+def portable_data_dir(data_dir: str) -> str:
+    """``data:<path>`` for a folder inside the data root (so a stored configuration names the same data in
+    every clone), ``data_dir`` unchanged otherwise."""
+    if not data_dir:
+        return data_dir
+    try:
+        inside = data_path(data_dir).resolve().relative_to(default_data_dir().resolve())
+    except ValueError:
+        return data_dir
+    return DATA_ROOT_PREFIX + inside.as_posix()
+
+
 def cache_dir(root: Path) -> Path:
     """Where decoded image folders under the data root ``root`` are cached: ``$DYSTRESS_CACHE`` or ``root/.cache``."""
     return Path(os.environ.get("DYSTRESS_CACHE") or Path(root) / ".cache")
@@ -92,7 +117,7 @@ def load_dataset(name: str = "digits", data_dir: str | Path = "", image_size: in
                  download: bool = True, seed: int = 0) -> DataSplits:
     """Load a dataset by name (see the module docstring); all randomness comes from ``seed``."""
     check_dataset_arguments(name, image_size, subset_per_class, subset_total, imbalance_ratio, test_fraction)
-    root = Path(data_dir) if data_dir else default_data_dir()
+    root = data_path(data_dir)
     base = name.removesuffix("-lt")
     if base == "digits":
         train, test = _split(_digits(image_size), test_fraction, seed)
