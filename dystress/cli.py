@@ -133,6 +133,7 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
 
 def _train(args: argparse.Namespace) -> int:
     from dystress.engine import config as config_module
+    from dystress.engine import run_folder
     from dystress.engine.train import train
     from dystress.pipeline.runs import run_name, runs_root
 
@@ -150,8 +151,8 @@ def _train(args: argparse.Namespace) -> int:
               f"epoch {last['epoch']} {last['knn_top1']:.2f}% ({last['knn_top1'] - first['knn_top1']:+.2f} points)")
     if not with_knn:
         print("kNN: not measured (it needs a labelled test split with at least two classes)")
-    if (folder / "metrics.csv").exists():
-        print(f"metrics: {folder / 'metrics.csv'}")
+    if (folder / run_folder.METRICS).exists():
+        print(f"metrics: {folder / run_folder.METRICS}")
     return 0
 
 

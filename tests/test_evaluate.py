@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from dystress.engine import evaluate
+from dystress.engine import evaluate, run_folder
 from dystress.engine.data import DataSplits, ImageData, load_dataset
 from dystress.engine.models import build_model
 
@@ -47,10 +47,10 @@ def test_bundle_is_small_complete_and_json_ready(digits, tmp_path):
                                    "same_instance_vs_other_class"}
     assert arrays["tsne"].shape == (300, 2) and arrays["top_negative_similarity"].shape == (300, 10)
     assert arrays["hist_same_instance"].sum() == len(digits.test)
-    evaluate.write_bundle(tmp_path, summary, arrays)
+    run_folder.write_bundle(tmp_path, summary, arrays)
     size = (tmp_path / "bundle.npz").stat().st_size + (tmp_path / "bundle.json").stat().st_size
     assert size < 1_000_000
-    loaded, loaded_arrays = evaluate.read_bundle(tmp_path)
+    loaded, loaded_arrays = run_folder.read_bundle(tmp_path)
     assert loaded == json.loads(json.dumps(summary)) and set(loaded_arrays) == set(arrays)
     assert not list(tmp_path.glob(".*tmp*"))
 

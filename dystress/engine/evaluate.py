@@ -18,16 +18,13 @@ most ``max_points`` test points): no model weights, well under 1 MB.
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from dystress.atomic import replacing, write_text
 from dystress.engine.augment import SimCLRAugment, normalize
 from dystress.engine.data import DataSplits
 from dystress.mathematics import metrics
@@ -193,18 +190,3 @@ def evaluation_bundle(model: nn.Module, data: DataSplits, knn_k: int = 200, knn_
 
 def _centres(edges: np.ndarray) -> np.ndarray:
     return 0.5 * (edges[1:] + edges[:-1])
-
-
-def write_bundle(folder: Path, summary: dict, arrays: dict[str, np.ndarray]) -> None:
-    """bundle.json and bundle.npz in ``folder``, each written to a temporary file and renamed."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with replacing(folder / "bundle.npz") as tmp:
-        np.savez_compressed(tmp, **arrays)
-    write_text(folder / "bundle.json", json.dumps(summary, indent=2, sort_keys=True))
-
-
-def read_bundle(folder: Path) -> tuple[dict, dict[str, np.ndarray]]:
-    summary = json.loads((folder / "bundle.json").read_text())
-    with np.load(folder / "bundle.npz", allow_pickle=False) as archive:
-        arrays = {k: archive[k] for k in archive.files}
-    return summary, arrays

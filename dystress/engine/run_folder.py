@@ -37,7 +37,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from dystress.atomic import TEMPORARY_MARK, remove_leftovers, write_text
+import numpy as np
+
+from dystress.atomic import TEMPORARY_MARK, remove_leftovers, replacing, write_text
 from dystress.engine.config import from_dict
 from dystress.paths import REPO_ROOT
 
@@ -256,6 +258,21 @@ def read_history(run_dir: Path) -> list[dict]:
     """metrics.csv as a list of dicts of floats (None where a cell is empty)."""
     with open(Path(run_dir) / "metrics.csv", newline="") as f:
         return [{k: (float(v) if v != "" else None) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def write_bundle(folder: Path, summary: dict, arrays: dict[str, np.ndarray]) -> None:
+    """bundle.json and bundle.npz in ``folder``, each written to a temporary file and renamed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with replacing(folder / BUNDLE_NPZ) as tmp:
+        np.savez_compressed(tmp, **arrays)
+    write_text(folder / BUNDLE_JSON, json.dumps(summary, indent=2, sort_keys=True))
+
+
+def read_bundle(folder: Path) -> tuple[dict, dict[str, np.ndarray]]:
+    summary = json.loads((folder / BUNDLE_JSON).read_text())
+    with np.load(folder / BUNDLE_NPZ, allow_pickle=False) as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    return summary, arrays
 
 
 def invalidate_bundle(folder: Path) -> None:

@@ -6,10 +6,12 @@ step. The learning rate follows a cosine over epochs (after an optional linear w
 the start of each epoch, as the official code's per-epoch scheduler. Nothing inside an epoch waits for
 the device: the loss and the temperature statistics are summed on the device and read once per epoch.
 
-The run folder holds config.json, metrics.csv (one row per epoch) and checkpoint.pt (model,
-optimiser, loss state, RNG states and the metrics so far), each replaced atomically after every
-epoch. Running the same configuration on the same folder resumes after the last completed epoch, and
-ends with the same metrics as an uninterrupted run.
+The parts: ``build`` (model, loss, optimiser, data on the device), ``restore`` (a checkpoint),
+``prepare_step_model`` (compile, DDP), ``train_epoch`` and ``save``; ``train`` drives them. After every
+epoch checkpoint.pt (model, optimiser, loss state, RNG states and the metrics so far) and metrics.csv are
+replaced atomically and the manifest's segment is brought up to date (``dystress.engine.run_folder``).
+Running the same configuration on the same folder resumes after the last completed epoch, and ends with
+the same metrics as an uninterrupted run.
 """
 
 from __future__ import annotations

@@ -19,8 +19,8 @@ import numpy as np
 from dystress.engine import run_folder
 from dystress.engine.config import TrainConfig
 from dystress.engine.data import DataSplits
-from dystress.engine.evaluate import evaluation_bundle, read_bundle, write_bundle
-from dystress.engine.run_folder import RunFolderError, read_history, read_json
+from dystress.engine.evaluate import evaluation_bundle
+from dystress.engine.run_folder import RunFolderError, read_bundle, read_history, read_json, write_bundle
 from dystress.engine.train import load_data, load_model, train
 from dystress.paths import REPO_ROOT
 
