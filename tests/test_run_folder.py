@@ -1,7 +1,6 @@
 """What a run folder records stays true: fresh bundles, derived publishing, kept provenance, one writer."""
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -162,10 +161,10 @@ def test_a_folder_made_for_a_failed_start_is_removed(tmp_path, monkeypatch):
     assert not (tmp_path / "run").exists()
 
 
-def test_every_committed_result_is_found_from_its_own_config():
+def test_every_committed_result_is_found_from_its_own_config(monkeypatch):
     folders = sorted(p for p in (ROOT / "results").iterdir() if p.is_dir())
     assert folders, "results/ holds the committed reference runs"
-    os.environ.pop("DYSTRESS_RESULTS")
+    monkeypatch.delenv("DYSTRESS_RESULTS")
     for folder in folders:
         config = run_folder.check_result(folder)
         assert config.run_name() == folder.name
