@@ -264,11 +264,15 @@ class ScheduleOptions(LossOptions):
         checks.number("temperature", self.temperature, above=0)
         checks.one_of("tau_schedule", self.tau_schedule, ("none", "kukleva"))
         if self.tau_schedule != "none":
-            if getattr(self, "dynamic_tau", False):
+            if self.uses_profile():
                 raise ValueError("tau_schedule applies to a constant temperature, not with dynamic_tau")
             check_temperature_range(self.schedule_tau_min, self.schedule_tau_max,
                                     ("schedule_tau_min", "schedule_tau_max"))
             checks.integer("schedule_t_max", self.schedule_t_max, minimum=1)
+
+    def uses_profile(self) -> bool:
+        """Whether the DySTreSS profile replaces the constant temperature (``DynamicOptions``)."""
+        return False
 
     def schedule(self) -> Callable[[int], float] | None:
         """tau(epoch) of the schedule, or None for a constant temperature."""
@@ -281,7 +285,7 @@ class ScheduleOptions(LossOptions):
         if self.tau_schedule == "kukleva":
             return {"schedule": {"name": "kukleva", "tau_min": float(self.schedule_tau_min),
                                  "tau_max": float(self.schedule_tau_max), "t_max": self.schedule_t_max}}
-        if getattr(self, "dynamic_tau", False):
+        if self.uses_profile():
             return {"dynamic": self.profile_identity()}
         return {"temperature": float(self.temperature)}
 
@@ -291,7 +295,7 @@ class ScheduleOptions(LossOptions):
     def describe_temperature(self) -> str:
         if self.tau_schedule == "kukleva":
             return f"schedule [{self.schedule_tau_min:g}, {self.schedule_tau_max:g}]"
-        if getattr(self, "dynamic_tau", False):
+        if self.uses_profile():
             return self.describe_profile()
         return f"{self.temperature:g}"
 
@@ -301,6 +305,9 @@ class DynamicOptions(ScheduleOptions, ProfileOptions):
     """A constant (or scheduled) temperature, or with ``dynamic_tau`` the DySTreSS profile instead."""
 
     dynamic_tau: bool = False  # dcl / hard: use the DySTreSS profile instead of the constant temperature
+
+    def uses_profile(self) -> bool:
+        return self.dynamic_tau
 
     def temperature_setting(self) -> float | TemperatureProfile:
         return self.profile() if self.dynamic_tau else self.temperature
