@@ -5,6 +5,7 @@
     dystress evaluate  evaluate a trained run folder into its result bundle
     dystress publish   copy finished runs' results (no weights) into results/
     dystress render    refresh the committed, executed notebooks from their sources
+    dystress book      the committed notebooks and README as a static HTML site (nothing executed)
 """
 
 from __future__ import annotations
@@ -90,6 +91,18 @@ def _render(args: argparse.Namespace) -> int:
     for source in _selected(args.only):
         execution.render(source, figure_dir=Path(args.figures))
     return 0
+
+
+def _book(args: argparse.Namespace) -> int:
+    try:
+        from dystress.pipeline import book
+    except ImportError as error:
+        raise RuntimeError(f"dystress book needs Sphinx and myst-nb ({error}): pip install -e '.[book]'") from None
+    index, warnings = book.build(args.out)
+    for line in warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    print(f"book: {index} ({len(warnings)} warning{'' if len(warnings) == 1 else 's'})")
+    return 1 if warnings and args.strict else 0
 
 
 def _parse_bool(text: str) -> bool:
@@ -223,6 +236,13 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--only", help="comma-separated notebook numbers or names")
     render.add_argument("--figures", default="figures", help="figure folder (default: figures)")
     render.set_defaults(func=_render)
+    book = sub.add_parser("book", help="write the executed notebooks and README as a static HTML site",
+                          description="Build a static HTML book from README.md, the committed executed notebooks "
+                                      "01-08 and benchmarks/RESULTS.md, without executing anything; open "
+                                      "DIR/index.html in a browser.")
+    book.add_argument("--out", default="out/book", help="output folder, replaced whole (default: out/book)")
+    book.add_argument("--strict", action="store_true", help="exit 1 when Sphinx gives a warning")
+    book.set_defaults(func=_book)
     return parser
 
 

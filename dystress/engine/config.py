@@ -50,7 +50,7 @@ class TrainConfig:
     download: bool = True  # let torchvision download CIFAR when it is missing
     crop_min_scale: float = 0.08  # smallest area fraction of RandomResizedCrop (SimCLR: 0.08)
     # model
-    model: str = "resnet18"  # resnet18 | small_cnn
+    model: str = "resnet18"  # resnet18 | small_cnn | cnn4
     out_dim: int = 128  # projection dimension
     # method and loss
     method: str = "simclr"  # simclr (in-batch negatives) | moco (momentum encoder + queue)

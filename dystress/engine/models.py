@@ -2,6 +2,7 @@
 
     ResNet-18 (CIFAR stem)   torchvision's resnet18 with conv1 = 3x3, stride 1, no max-pool, no fc: 512-d
     small_cnn                3 conv blocks (32, 64, 128 channels) with BatchNorm, global average pool: 128-d
+    cnn4                     4 conv blocks (32, 64, 128, 256 channels), the same with one more: 256-d
     head                     Linear(f, f, no bias) - BN - ReLU - Linear(f, out, no bias) - BN  (official code)
 
 ``ContrastiveModel(x)`` returns (features, projections), both L2-normalised: the features
@@ -15,7 +16,8 @@ from torch import Tensor, nn
 
 from dystress import checks
 
-MODELS = ("resnet18", "small_cnn")
+MODELS = ("resnet18", "small_cnn", "cnn4")
+CONV_WIDTHS = {"small_cnn": (32, 64, 128), "cnn4": (32, 64, 128, 256)}  # channels per block
 
 
 def resnet18_cifar() -> nn.Module:
@@ -29,15 +31,22 @@ def resnet18_cifar() -> nn.Module:
     return net
 
 
-def small_cnn() -> nn.Module:
-    """Three conv-BN-ReLU blocks with pooling, global average pool; outputs (N, 128)."""
+def conv_net(widths: tuple[int, ...]) -> nn.Module:
+    """3x3 conv-BN-ReLU blocks of ``widths`` channels, each but the last followed by a 2x2 max-pool, then a
+    global average pool; outputs (N, widths[-1])."""
 
     def block(cin: int, cout: int, pool: bool) -> list[nn.Module]:
         layers = [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
         return layers + ([nn.MaxPool2d(2)] if pool else [])
 
-    return nn.Sequential(*block(3, 32, True), *block(32, 64, True), *block(64, 128, False),
-                         nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    channels = (3, *widths)
+    layers = [layer for i in range(len(widths)) for layer in block(channels[i], channels[i + 1], i < len(widths) - 1)]
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+
+
+def small_cnn() -> nn.Module:
+    """Three conv-BN-ReLU blocks (32, 64, 128) with pooling, global average pool; outputs (N, 128)."""
+    return conv_net(CONV_WIDTHS["small_cnn"])
 
 
 def projection_head(feature_dim: int, out_dim: int) -> nn.Module:
@@ -63,12 +72,13 @@ class ContrastiveModel(nn.Module):
 
 
 def build_model(name: str = "resnet18", out_dim: int = 128) -> ContrastiveModel:
-    """``resnet18`` (512-d features) or ``small_cnn`` (128-d), with the projection head to ``out_dim``."""
+    """``resnet18`` (512-d features), ``small_cnn`` (128-d) or ``cnn4`` (256-d), with the projection head to
+    ``out_dim``."""
     checks.one_of("model", name, MODELS)
     checks.integer("out_dim", out_dim, minimum=1)
     if name == "resnet18":
         return ContrastiveModel(resnet18_cifar(), 512, out_dim)
-    return ContrastiveModel(small_cnn(), 128, out_dim)
+    return ContrastiveModel(conv_net(CONV_WIDTHS[name]), CONV_WIDTHS[name][-1], out_dim)
 
 
 class TwoViews(nn.Module):

@@ -1,0 +1,224 @@
+"""The companion as a book: a static HTML site of README.md and the committed, executed notebooks.
+
+Nothing is executed: the pages are the committed ``notebooks/NN_name.ipynb`` with their outputs, read by
+myst-nb (execution off) and written by Sphinx with the book theme. Sphinx, myst-nb and sphinx-book-theme
+install from PyPI alone and build offline (Jupyter Book 2 is a Node application that fetches its theme
+from the network at build time, so it cannot). The site:
+
+    index.html                  the introduction and the series 01-08 in order, each with its title line
+    NN_name.html                one page per notebook, opened by how to rerun it (its parameters with their
+                                defaults and help, the ``dystress run`` and papermill commands)
+    reproduction.html           the reproduction table of README.md
+    benchmarks.html             benchmarks/RESULTS.md
+    guide.html                  the rest of README.md (install, profiles, training, run folders, library)
+
+Equations are typeset by MathJax 2 from the jupyter-server-mathjax package, copied into the site, so they
+render without a network; without that package Sphinx points the pages at MathJax on a CDN, and offline
+the TeX source shows in place of each equation.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from dystress.atomic import write_text
+from dystress.paths import REPO_ROOT
+
+DEFAULT_OUT = REPO_ROOT / "out" / "book"
+NOTEBOOK_NAME = re.compile(r"^(\d\d)_[a-z0-9_]+\.ipynb$")
+REPRODUCTION_HEADING = "## Reproduction"
+# README links to files that are pages of the book
+LINK_TARGETS = {"benchmarks/RESULTS.md": "benchmarks.md"}
+
+
+@dataclass(frozen=True)
+class Page:
+    """One notebook of the series: its number, file stem and title line (its first heading)."""
+
+    number: str
+    stem: str
+    title: str
+
+
+def notebooks(folder: Path | None = None) -> list[Path]:
+    """The executed notebooks of the series, in order."""
+    folder = folder or REPO_ROOT / "notebooks"
+    return sorted(p for p in folder.iterdir() if NOTEBOOK_NAME.match(p.name))
+
+
+def title_of(notebook: nbformat.NotebookNode) -> str:
+    """The text of the notebook's first level-1 heading."""
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    raise ValueError("the notebook has no level-1 heading to title its page")
+
+
+def parameters_of(path: Path) -> dict[str, dict]:
+    """{name: {"inferred_type_name", "default", "help"}} of the cell tagged ``parameters`` (papermill's reading)."""
+    import papermill
+
+    return papermill.inspect_notebook(str(path))
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")  # a table cell: a bar is text, not a column
+
+
+def rerun_cell(path: Path) -> str:
+    """Markdown that says how to rerun the notebook: its parameters and the two commands."""
+    number, stem = path.name[:2], path.stem
+    parameters = parameters_of(path)
+    rows = "\n".join(f"| `{name}` | `{p['inferred_type_name']}` | `{p['default']}` | {_cell(p['help'] or '')} |"
+                     for name, p in parameters.items())
+    example = next(iter(parameters), None)
+    dystress = f"dystress run --only {number}"
+    papermill = f"papermill notebooks/{stem}.ipynb out/{stem}.ipynb"
+    if example:
+        dystress += f" -p {example}=VALUE"
+        papermill += f" -p {example} VALUE"
+    return (
+        "```{admonition} Rerun this page\n"
+        ":class: tip\n\n"
+        "This page is the committed, executed notebook "
+        f"`notebooks/{stem}.ipynb` (source: `notebooks/{stem}.py`). Its parameters cell declares:\n\n"
+        "| parameter | type | default | meaning |\n|---|---|---|---|\n"
+        f"{rows}\n\n"
+        "Rerun it with other values (each `-p` sets one parameter; `dystress run` checks names and types):\n\n"
+        f"    {dystress}\n    {papermill}\n"
+        "```\n"
+    )
+
+
+def readme_sections(text: str) -> dict[str, str]:
+    """README.md split at its level-2 headings: {"": the part before the first, heading: section}."""
+    sections: dict[str, str] = {}
+    current, lines = "", []
+    for line in text.splitlines():
+        if line.startswith("## "):
+            sections[current] = "\n".join(lines).strip() + "\n"
+            current, lines = line, [line]
+        else:
+            lines.append(line)
+    sections[current] = "\n".join(lines).strip() + "\n"
+    return sections
+
+
+def _relink(text: str) -> str:
+    for target, page in LINK_TARGETS.items():
+        text = text.replace(f"]({target})", f"]({page})")
+    return text
+
+
+def _index(intro: str, pages: list[Page]) -> str:
+    title, _, rest = intro.partition("\n")
+    entries = "\n".join(f"{int(p.number)}. [{p.title}]({p.stem}.ipynb)" for p in pages)
+    toctree = "\n".join(p.stem for p in pages)
+    return (f"{title}\n{_relink(rest).strip()}\n\n## The series\n\nRead in order; every figure and number on "
+            f"these pages is the committed output of the notebook, nothing was executed to build them.\n\n"
+            f"{entries}\n\nAlso: [the reproduction table](reproduction.md), [measured speed](benchmarks.md), "
+            f"[the guide](guide.md) (install, profiles, training, run folders, the library).\n\n"
+            f"```{{toctree}}\n:hidden:\n:caption: Notebooks\n\n{toctree}\n```\n\n"
+            f"```{{toctree}}\n:hidden:\n:caption: Reference\n\nreproduction\nbenchmarks\nguide\n```\n")
+
+
+def stage(source: Path, readme: Path, notebook_paths: list[Path], benchmarks: Path) -> list[Page]:
+    """Write the book's Sphinx sources into ``source``; returns the notebook pages in order."""
+    sections = readme_sections(readme.read_text())
+    pages = []
+    for path in notebook_paths:
+        notebook = nbformat.read(path, as_version=4)
+        pages.append(Page(path.name[:2], path.stem, title_of(notebook)))
+        notebook.cells.insert(1, nbformat.v4.new_markdown_cell(rerun_cell(path)))
+        nbformat.write(notebook, source / path.name)
+    reproduction = sections.get(REPRODUCTION_HEADING)
+    if reproduction is None:
+        raise ValueError(f"{readme} has no '{REPRODUCTION_HEADING}' section for the reproduction page")
+    write_text(source / "index.md", _index(sections[""], pages))
+    write_text(source / "reproduction.md", "# " + _relink(reproduction)[3:])
+    write_text(source / "benchmarks.md", benchmarks.read_text())
+    guide = [s for h, s in sections.items() if h not in ("", REPRODUCTION_HEADING)]
+    write_text(source / "guide.md", "# Guide\n\n" + _relink("\n".join(guide)))
+    return pages
+
+
+def _mathjax_static() -> Path | None:
+    try:
+        import jupyter_server_mathjax
+    except ImportError:
+        return None
+    static = Path(jupyter_server_mathjax.__file__).parent / "static"
+    return static if (static / "MathJax.js").exists() else None
+
+
+def sphinx_settings(mathjax: bool) -> dict:
+    """The whole Sphinx configuration (written as the staged conf.py): myst-nb without execution, the book theme."""
+    settings = {
+        "project": "dystress",
+        "extensions": ["myst_nb"],
+        "html_theme": "sphinx_book_theme",
+        "html_title": "dystress: a companion to DySTreSS",
+        "html_theme_options": {"show_toc_level": 2, "home_page_in_toc": True},
+        "nb_execution_mode": "off",
+        "myst_enable_extensions": ["dollarmath", "amsmath"],
+        "myst_heading_anchors": 3,
+        "myst_update_mathjax": False,  # its MathJax 3 options would replace the MathJax 2 configuration
+        "exclude_patterns": ["_build", ".ipynb_checkpoints"],
+        "html_copy_source": False,
+        "html_show_sourcelink": False,
+        "suppress_warnings": ["mystnb.unknown_mime_type"],
+    }
+    if mathjax:
+        settings["mathjax_path"] = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"
+        settings["mathjax2_config"] = {"tex2jax": {"inlineMath": [["\\(", "\\)"]], "displayMath": [["\\[", "\\]"]],
+                                                   "processRefs": False, "processEnvironments": False},
+                                       # the package ships the STIX-Web fonts only (Jupyter's choice)
+                                       "HTML-CSS": {"availableFonts": [], "webFont": "STIX-Web", "imageFont": None,
+                                                    "preferredFont": None}}
+    return settings
+
+
+def build(out: Path | str = DEFAULT_OUT, readme: Path | None = None, notebook_folder: Path | None = None,
+          benchmarks: Path | None = None) -> tuple[Path, list[str]]:
+    """Build the site into ``out`` (replaced whole, through a staging folder beside it); returns the path of
+    its index.html and the warnings Sphinx gave (each a line). Sphinx runs in a child process: it registers
+    its nodes globally, once per process."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"book output {out} exists and is not a folder")
+    readme = readme or REPO_ROOT / "README.md"
+    benchmarks = benchmarks or REPO_ROOT / "benchmarks" / "RESULTS.md"
+    paths = notebooks(notebook_folder)
+    if not paths:
+        raise FileNotFoundError(f"no executed notebooks NN_name.ipynb in {notebook_folder or REPO_ROOT / 'notebooks'}")
+    mathjax = _mathjax_static()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".book-", dir=out.parent) as scratch:
+        source, html, log = Path(scratch) / "source", Path(scratch) / "html", Path(scratch) / "warnings.txt"
+        source.mkdir()
+        stage(source, readme, paths, benchmarks)
+        settings = sphinx_settings(mathjax is not None)
+        write_text(source / "conf.py", "".join(f"{key} = {value!r}\n" for key, value in settings.items()))
+        command = [sys.executable, "-m", "sphinx", "-b", "html", "-E", "-q", "--no-color", "-w", str(log),
+                   "-d", str(Path(scratch) / "doctrees"), str(source), str(html)]
+        finished = subprocess.run(command, capture_output=True, text=True)
+        if finished.returncode != 0:
+            raise RuntimeError(f"Sphinx failed (exit {finished.returncode}): {finished.stderr.strip()[-2000:]}")
+        if mathjax is not None:
+            shutil.copytree(mathjax, html / "_static" / "mathjax")
+        (html / ".buildinfo").unlink(missing_ok=True)
+        warnings = [line for line in log.read_text().splitlines() if line.strip()] if log.exists() else []
+        if out.exists():
+            shutil.rmtree(out)
+        html.rename(out)
+    return out / "index.html", warnings

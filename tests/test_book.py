@@ -1,0 +1,195 @@
+"""The book: `dystress book` builds a static site of the committed notebooks, checked as files and in a browser."""
+
+from __future__ import annotations
+
+import functools
+import html.parser
+import http.server
+import re
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from dystress import cli
+from dystress.pipeline import book
+
+pytest.importorskip("sphinx")
+pytest.importorskip("myst_nb")
+
+
+class Links(html.parser.HTMLParser):
+    """The href of every <a> and the src of every <img> of a page."""
+
+    def __init__(self):
+        super().__init__()
+        self.hrefs, self.images = [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "a" and attrs.get("href"):
+            self.hrefs.append(attrs["href"])
+        if tag == "img" and attrs.get("src"):
+            self.images.append(attrs["src"])
+
+
+def links_of(page: Path) -> Links:
+    parser = Links()
+    parser.feed(page.read_text())
+    return parser
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> tuple[Path, list[str]]:
+    out = tmp_path_factory.mktemp("book") / "site"
+    assert cli.main(["book", "--out", str(out), "--strict"]) == 0
+    index, warnings = book.build(out)  # a second build replaces the first whole
+    assert index == out / "index.html"
+    return out, warnings
+
+
+def test_the_book_has_a_page_per_notebook_listed_in_order_without_warnings(site):
+    out, warnings = site
+    assert warnings == []
+    stems = [p.stem for p in book.notebooks()]
+    assert [s[:2] for s in stems] == [f"{i:02d}" for i in range(1, 9)]
+    index = out / "index.html"
+    listed = [href.split("#")[0][:-5] for href in links_of(index).hrefs if re.match(r"^\d\d_\w+\.html$", href)]
+    assert list(dict.fromkeys(listed)) == stems  # the series in order (the sidebar repeats it)
+    text = index.read_text()
+    for path in book.notebooks():
+        title = book.title_of(nbformat.read(path, as_version=4))
+        assert html_escape(title) in text, title
+        page = (out / f"{path.stem}.html").read_text()
+        assert f"dystress run --only {path.stem[:2]}" in page
+        assert f"papermill notebooks/{path.stem}.ipynb" in page
+    for name in ("reproduction", "benchmarks", "guide"):
+        assert (out / f"{name}.html").exists()
+    assert "83.65" in (out / "reproduction.html").read_text()
+
+
+def html_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def test_every_page_link_and_image_resolves_to_a_file_of_the_site(site):
+    out, _ = site
+    pages = sorted(out.glob("*.html"))
+    images = 0
+    for page in pages:
+        found = links_of(page)
+        for href in found.hrefs:
+            if href.startswith(("http://", "https://", "mailto:", "#")):
+                continue
+            target = href.split("#")[0].split("?")[0]
+            assert (out / target).exists(), f"{page.name} links to missing {href}"
+        for src in found.images:
+            if not src.startswith("data:"):
+                assert (out / src).is_file(), f"{page.name} shows missing image {src}"
+                images += 1
+    figures = [src for src in links_of(out / "04_pretraining.html").images if src.startswith("_images/")]
+    assert len(figures) >= 2  # the committed figures of notebook 04: curves, temperatures
+    assert images >= 20
+
+
+def test_equations_are_typeset_offline_from_the_bundled_mathjax(site):
+    out, _ = site
+    page = (out / "02_temperature_functions.html").read_text()
+    assert page.count('class="math') >= 5
+    if book._mathjax_static() is not None:
+        assert 'src="_static/mathjax/MathJax.js' in page
+        assert (out / "_static" / "mathjax" / "MathJax.js").exists()
+
+
+def test_a_broken_reference_is_reported(tmp_path):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# 01 · A page\n\nSee [the missing page](nowhere.md) and ![a figure](gone.png)."),
+        nbformat.v4.new_code_cell("x: int = 1  # a parameter", metadata={"tags": ["parameters"]}),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nbformat.write(notebook, folder / "01_a_page.ipynb")
+    index, warnings = book.build(tmp_path / "site", notebook_folder=folder)
+    assert index.exists()
+    text = "\n".join(warnings)
+    assert "nowhere" in text and "gone.png" in text
+
+
+def test_the_output_must_be_a_folder(tmp_path):
+    target = tmp_path / "file"
+    target.write_text("mine")
+    with pytest.raises(ValueError, match="not a folder"):
+        book.build(target)
+    assert target.read_text() == "mine"
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def browser():
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    webdriver = pytest.importorskip("selenium.webdriver")
+    if not (chromium and driver):
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium chromium-driver)")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    profile = tempfile.mkdtemp(prefix="dystress-chromium-")
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--window-size=1400,1000", f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    session = webdriver.Chrome(options=options, service=Service(driver))
+    yield session
+    session.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def served(site):
+    out, _ = site
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(out)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def wait_for(session, script: str, timeout: float = 20.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = session.execute_script(script)
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)
+
+
+def test_the_book_reads_in_a_real_browser(browser, served, tmp_path):
+    browser.get(f"{served}/index.html")
+    nav = browser.execute_script(
+        "return Array.from(document.querySelectorAll('nav a.reference.internal')).map(a => a.href)")
+    notebook_links = [href for href in nav if re.search(r"/\d\d_\w+\.html$", href)]
+    assert [href.rsplit("/", 1)[1][:2] for href in notebook_links] == [f"{i:02d}" for i in range(1, 9)]
+    for href in dict.fromkeys(nav):
+        browser.get(href)
+        assert browser.execute_script("return document.querySelector('main h1') !== null"), href
+        assert "404" not in browser.title, href
+    browser.get(f"{served}/02_temperature_functions.html")
+    loaded = wait_for(browser, "const imgs = Array.from(document.querySelectorAll('main img'));"
+                               "return imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0)"
+                               " ? imgs.length : 0")
+    assert loaded >= 3, "the figures of notebook 02 did not load"
+    typeset = wait_for(browser, "return document.querySelectorAll('main .MathJax, main .MathJax_Display').length")
+    assert typeset >= 5, "MathJax typeset no equation"
+    assert browser.execute_script("return document.querySelectorAll('.MathJax_Error, merror').length") == 0
+    shot = tmp_path / "02_temperature_functions.png"
+    assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
