@@ -2,13 +2,15 @@
 
     python benchmarks/small_recipe.py --data-dir data/cifar10 current wide --threads 1 --out recipes.jsonl
     python benchmarks/small_recipe.py --data-dir data/cifar10 --set subset_per_class=1000 --set lr=0.3 --name mine
+    python benchmarks/small_recipe.py --plot benchmarks/results/small_recipe.jsonl --figure benchmarks/small_recipe.png
 
 Each candidate is a set of overrides on the `small` profile, trained with SimCLR (NT-Xent, tau 0.2) from
 scratch in a temporary folder, with the kNN monitor (k=200, t=0.1, the full test set against the
 training images) every ``eval_every`` epochs. Printed per candidate: the untrained encoder's kNN top-1,
 kNN against cumulative training seconds (evaluation excluded), the learning signal (trained minus
 untrained, in points), -uniformity and tolerance of the test projections at the end. One JSON line per
-candidate goes to ``--out``.
+candidate goes to ``--out``; ``--plot`` draws the learning signal against training seconds of every
+candidate in such a file.
 """
 
 from __future__ import annotations
@@ -57,6 +59,28 @@ def measure(name: str, overrides: dict, data_dir: str, threads: int) -> dict:
             "images_per_s": round(final["images_per_s"], 1), "curve": curve}
 
 
+def plot(records: Path, figure: Path) -> None:
+    """Learning signal (kNN top-1 minus the untrained encoder's) against cumulative training seconds."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    lines = [json.loads(line) for line in records.read_text().splitlines() if line.strip()]
+    fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
+    for record in lines:
+        curve = record["curve"]
+        ax.plot([p["train_seconds"] for p in curve], [p["knn_top1"] - record["untrained"] for p in curve], "o-",
+                markersize=3, label=f"{record['name']} ({record['images_per_s']:.0f} img/s, {record['threads']} thr)")
+    ax.axhline(15, color="k", linestyle=":", linewidth=1, label="15 points")
+    ax.set_ylim(bottom=0, top=max(17.0, ax.get_ylim()[1]))
+    ax.set(xlabel="training seconds (1 thread per run, two runs at once)", ylabel="kNN top-1 gain (points)",
+           title="Learning signal of candidate small recipes, CIFAR-10 (full test set)")
+    ax.legend(fontsize=7, loc="lower right")
+    fig.savefig(figure, dpi=110)
+    print(f"figure: {figure}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("candidates", nargs="*", help=f"named candidates: {', '.join(CANDIDATES)}")
@@ -66,7 +90,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-dir", default="", help="CIFAR-10 as an image folder or torchvision's files")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads(), help="torch threads per run")
     parser.add_argument("--out", type=Path, help="append one JSON line per candidate here")
+    parser.add_argument("--plot", type=Path, help="draw the curves of this JSON-lines file instead of training")
+    parser.add_argument("--figure", type=Path, default=Path("small_recipe.png"), help="where --plot draws")
     args = parser.parse_args(argv)
+    if args.plot:
+        plot(args.plot, args.figure)
+        return
     unknown = [c for c in args.candidates if c not in CANDIDATES]
     if unknown:
         parser.error(f"unknown candidate {', '.join(unknown)}; known: {', '.join(CANDIDATES)}")

@@ -26,16 +26,42 @@
 # decides the scale: `smoke` (digits, seconds), `small` (CIFAR-10, 500 images per class, a small CNN,
 # minutes on a CPU), `paper` (CIFAR-10, ResNet-18, 200 epochs: the paper's recipe, on a GPU).
 
+# %% [markdown]
+# ## The methods
+#
+# Every method is the same InfoNCE core over the 2N views of a batch. For anchor $i$ with positive $p$ and
+# the 2N - 2 other views as negatives $j$, with cosine similarities $s$ and temperatures $\tau$,
+#
+# $$\ell_i = -\frac{s_{ip}}{\tau_{ip}} + \log\Big(e^{s_{ip}/\tau_{ip}} + \sum_j e^{s_{ij}/\tau_{ij}}\Big),
+# \qquad L = \frac{1}{2N}\sum_i \ell_i .$$
+#
+# What each one changes:
+#
+# | method | change | what it does to the gradient |
+# |---|---|---|
+# | SimCLR (NT-Xent) | $\tau$ constant | the reference |
+# | DySTreSS | $\tau_{ij} = \tau_{\min} + (\tau_{\max} - \tau_{\min})\sin^2(\pi s_{ij}/2)$, from detached $s$ | low $\tau$ (sharp push) for pairs near orthogonal, high $\tau$ near $s = \pm 1$ |
+# | DySTreSS* | the shifted profile $\tau_{\min} + \tfrac12\Delta\big(1 + \cos(\pi(s + \delta)/k)\big)$ for $s \le -\delta$, $\tau_{\max}$ above; $\delta = -0.4$, $k = 0.7$ | the low-temperature region moves to $s \approx 0.4$ |
+# | MACL | $\tau = \tau_0(1 + \alpha(A - A_0))$, $A$ the batch's mean positive similarity; each $\ell_i$ weighted by $1/(1 - P_{ip})$ | the temperature rises as the views align |
+# | DCL | the positive's term left out of the denominator | removes the negative-positive coupling that shrinks the gradient at small batch sizes |
+# | DCLW | DCL with the positive's logit weighted by $w_i = 2 - e^{s_{ip}/\sigma} / \mathrm{mean}_k\, e^{s_{kp}/\sigma}$, $\sigma = 0.5$ | a weaker pull on positives that are already close |
+# | Hard | only the 8.19 % most similar negatives in the denominator | Wang & Liu's explicit hard-negative loss |
+# | Kukleva | $\tau(e) = \tau_{\min} + \tfrac12(\tau_{\max} - \tau_{\min})(1 + \cos(\pi e / T))$ over epochs $e$, $[0.1, 1]$, $T$ a tenth of the run | alternates instance discrimination (low $\tau$) and group structure (high $\tau$) |
+# | iSogCLR | a temperature $\tau_i$ per image, learned by gradient descent on a distributionally robust objective | each image chooses how sharply it pushes |
+#
+# The code of each is a few lines on the shared core in `dystress.mathematics.losses`, each tested against an
+# independent float64 loop.
+
 # %% tags=["parameters"]
 profile: str = "small"  # smoke | small | paper
 dataset: str = ""  # empty: the profile's dataset (smoke: digits; small, paper: cifar10)
 data_dir: str = ""  # where the dataset is (empty: $DYSTRESS_DATA or data/)
 epochs: int = 0  # 0: the profile's number of epochs
-methods: list[str] = []  # empty: the profile's list (smoke, small: all six; paper: SimCLR, DySTreSS)
+methods: list[str] = []  # empty: the profile's (smoke, small: six; paper: 2); any of recipes.RECIPES, e.g. DCLW
 temperature: float = 0.2  # constant temperature of SimCLR, DCL, the hard loss; MACL's tau_0
 tau_min: float = 0.07  # DySTreSS lower temperature
 tau_max: float = 0.2  # DySTreSS upper temperature
-seed: int = 0  # seed of the runs
+seeds: list[int] = []  # empty: the profile's seeds (smoke, small: [0]; paper: [0, 1, 2])
 force: bool = False  # retrain even when a stored result exists
 
 # %%
@@ -47,52 +73,79 @@ params = check_parameters(globals())
 import matplotlib.pyplot as plt
 
 from dystress.pipeline import published, recipes, runs
+from dystress.pipeline import seeds as over_seeds
 from dystress.pipeline.figures import savefig, use_style
 
 use_style()
 NOTEBOOK = "04_pretraining"
-configs = recipes.method_configs(profile, methods or None, temperature, tau_min, tau_max, dataset=dataset,
-                                     data_dir=data_dir, epochs=epochs, seed=seed)
+seed_values = recipes.seed_list(profile, seeds)
+configs = {(name, seed): config for seed in seed_values
+           for name, config in recipes.method_configs(profile, methods or None, temperature, tau_min, tau_max,
+                                                      dataset=dataset, data_dir=data_dir, epochs=epochs,
+                                                      seed=seed).items()}
+names = list(dict.fromkeys(name for name, _ in configs))
 base = next(iter(configs.values()))
 print(f"profile {profile}: {base.dataset}, {base.model}, {base.epochs} epochs, batch {base.batch_size}, "
-      f"{base.optimizer} lr {base.lr} momentum {base.momentum} weight decay {base.weight_decay}")
+      f"{base.optimizer} lr {base.lr} momentum {base.momentum} weight decay {base.weight_decay}; "
+      f"seeds {seed_values}")
 
 # %%
-results = {name: runs.compute_or_load(config, force=force) for name, config in configs.items()}
-for name, result in results.items():
-    print(f"{name:<9} {result.source:<9} {result.folder.name}")
+results = {key: runs.compute_or_load(config, force=force) for key, config in configs.items()}
+for (name, seed), result in results.items():
+    print(f"{name:<9} seed {seed:<3} {result.source:<9} {result.folder.name}")
 
 # %% [markdown]
 # ## Final numbers
 #
 # kNN: weighted vote of the 200 nearest training features (the paper's protocol); linear: a linear
 # classifier on frozen features (fixed schedule, `dystress.engine.evaluate`). Final-epoch numbers only: no
-# checkpoint is chosen by its test accuracy.
+# checkpoint is chosen by its test accuracy. Each number is the mean ± the standard deviation over the
+# seeds, with their number n beside it; one seed has no spread, and no difference between methods can be
+# read from it.
 
 # %% tags=["nbval-check-output"]
-rows = [recipes.summary_row(NOTEBOOK, name, result) for name, result in results.items()]
-print(f"{'method':<10}{'kNN top-1':>10}{'linear':>8}{'-uniformity':>13}{'tolerance':>11}{'final loss':>12}"
-      f"{'train s':>9}")
-for row in rows:
-    print(f"{row['run']:<10}{row['knn_top1']:>10.2f}{row['linear_top1']:>8.2f}{row['neg_uniformity']:>13.3f}"
-          f"{row['tolerance']:>11.3f}{row['final_loss']:>12.4f}{row['train_seconds']:>9.0f}"
-          + ("   collapsed: the projections are nearly all alike" if row["neg_uniformity"] < 1 else ""))
+rows = [recipes.summary_row(NOTEBOOK, name, result) for (name, _), result in results.items()]
+per_method = over_seeds.aggregate(rows)
+print(over_seeds.text_table(per_method, [("knn_top1", "kNN top-1", 2), ("linear_top1", "linear", 2),
+                                         ("neg_uniformity", "-uniformity", 3), ("tolerance", "tolerance", 3),
+                                         ("final_loss", "final loss", 4), ("train_seconds", "train s", 0)]))
+collapsed = [row["run"] for row in per_method if row["neg_uniformity"]["mean"] < 1]
+print("collapsed (-uniformity < 1: the projections nearly all alike):", ", ".join(collapsed) or "none")
 recipes.record_summary(NOTEBOOK, rows)
+
+# %% [markdown]
+# Each method against SimCLR, paired by seed (the same seed gives both runs the same initialisation, data
+# order and augmentations): the mean difference in kNN top-1, its standard deviation over seeds, the 95 %
+# interval of the mean from Student's t, and in how many seeds the method scored higher. A difference whose
+# interval contains 0 is within seed noise.
+
+# %% tags=["nbval-check-output"]
+knn = {name: {seed: results[(name, seed)].summary["knn"]["top1"] for seed in seed_values} for name in names}
+for name in names:
+    if name != "SimCLR" and "SimCLR" in knn:
+        print(f"{name:<9} - SimCLR, kNN top-1: {over_seeds.paired(knn['SimCLR'], knn[name])}")
 
 # %% [markdown]
 # ## Training curves
 #
 # Loss values are not comparable across losses (each has its own scale); kNN accuracy, evaluated every
-# few epochs and at the last one, is. Epoch 0 is the untrained encoder.
+# few epochs and at the last one, is. Epoch 0 is the untrained encoder. A line is the mean over seeds;
+# where there are several seeds, the faint lines are the seeds themselves.
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
-for name, result in results.items():
-    trained = [r for r in result.history if r["loss"] is not None]
-    evaluated = [r for r in result.history if r["knn_top1"] is not None]
-    axes[0].plot([r["epoch"] for r in trained], [r["loss"] for r in trained], label=name)
-    axes[1].plot([r["epoch"] for r in evaluated], [r["knn_top1"] for r in evaluated], "o-", label=name)
-    axes[2].plot([r["epoch"] for r in evaluated], [-r["uniformity"] for r in evaluated], "o-", label=name)
+for k, name in enumerate(names):
+    color = f"C{k}"
+    histories = [results[(name, seed)].history for seed in seed_values]
+    for column, ax, sign, style in (("loss", axes[0], 1, "-"), ("knn_top1", axes[1], 1, "o-"),
+                                    ("uniformity", axes[2], -1, "o-")):
+        curves = [[(r["epoch"], sign * r[column]) for r in h if r[column] is not None] for h in histories]
+        epochs_shown = [e for e, _ in curves[0]]
+        mean = [sum(c[i][1] for c in curves) / len(curves) for i in range(len(epochs_shown))]
+        ax.plot(epochs_shown, mean, style, color=color, label=name, markersize=3)
+        if len(curves) > 1:
+            for c in curves:
+                ax.plot([e for e, _ in c], [v for _, v in c], "-", color=color, alpha=0.25, linewidth=0.8)
 axes[0].set(xlabel="epoch", ylabel="training loss", title="Loss (each on its own scale)")
 axes[1].set(xlabel="epoch", ylabel="kNN top-1 (%)", title="kNN accuracy")
 axes[2].set(xlabel="epoch", ylabel="-uniformity", title="Uniformity of the test features")
@@ -108,10 +161,10 @@ savefig(fig, NOTEBOOK, "curves")
 # positives move up the profile.
 
 # %%
-shown = [n for n in results if n in ("DySTreSS", "MACL", "Kukleva", "SimCLR")]
+shown = [n for n in names if n in ("DySTreSS", "MACL", "Kukleva", "SimCLR")]
 fig, axes = plt.subplots(1, len(shown), figsize=(4 * len(shown), 3.5), squeeze=False)
 for ax, name in zip(axes[0], shown):
-    trained = [r for r in results[name].history if r["loss"] is not None]
+    trained = [r for r in results[(name, seed_values[0])].history if r["loss"] is not None]
     epoch = [r["epoch"] for r in trained]
     for kind, color in (("pos", "C0"), ("neg", "C3")):
         mean = [r[f"tau_{kind}_mean"] for r in trained]
@@ -121,7 +174,7 @@ for ax, name in zip(axes[0], shown):
     low = min(r[f"tau_{k}_min"] for r in trained for k in ("pos", "neg"))
     high = max(r[f"tau_{k}_max"] for r in trained for k in ("pos", "neg"))
     margin = max(0.1 * (high - low), 0.01)
-    ax.set(xlabel="epoch", ylabel="tau", title=name, ylim=(low - margin, high + margin))
+    ax.set(xlabel="epoch", ylabel="tau", title=f"{name} (seed {seed_values[0]})", ylim=(low - margin, high + margin))
     ax.legend(fontsize=8)
 savefig(fig, NOTEBOOK, "temperatures")
 

@@ -39,7 +39,7 @@ methods: list[str] = ["SimCLR", "DySTreSS"]  # the runs compared (names of noteb
 temperature: float = 0.2  # SimCLR's constant temperature
 tau_min: float = 0.07  # DySTreSS lower temperature
 tau_max: float = 0.2  # DySTreSS upper temperature
-seed: int = 0  # seed of the runs
+seeds: list[int] = []  # empty: the profile's seeds (smoke, small: [0]; paper: [0, 1, 2]); figures use the first
 force: bool = False  # retrain even when a stored result exists
 
 # %%
@@ -52,21 +52,30 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from dystress.pipeline import published, recipes, runs
+from dystress.pipeline import seeds as over_seeds
 from dystress.pipeline.figures import savefig, use_style
 
 use_style()
 NOTEBOOK = "05_evaluation"
-configs = recipes.method_configs(profile, methods, temperature, tau_min, tau_max, dataset=dataset,
-                                     data_dir=data_dir, epochs=epochs, seed=seed)
-results = {name: runs.compute_or_load(config, force=force) for name, config in configs.items()}
-for name, result in results.items():
-    print(f"{name:<9} {result.source:<9} {result.folder.name}: {result.summary['num_points']} test points")
+seed_values = recipes.seed_list(profile, seeds)
+by_seed = {seed: {name: runs.compute_or_load(config, force=force)
+                  for name, config in recipes.method_configs(profile, methods, temperature, tau_min, tau_max,
+                                                             dataset=dataset, data_dir=data_dir, epochs=epochs,
+                                                             seed=seed).items()}
+           for seed in seed_values}
+results = by_seed[seed_values[0]]  # the runs the figures show
+for seed, found in by_seed.items():
+    for name, result in found.items():
+        print(f"{name:<9} seed {seed:<3} {result.source:<9} {result.folder.name}: "
+              f"{result.summary['num_points']} test points")
 
 # %% [markdown]
 # ## 1-3. Accuracy, global and local structure
+#
+# Mean ± standard deviation over the seeds; n is the number of seeds. The figures below show the first seed.
 
 # %% tags=["nbval-check-output"]
-print(f"{'':<26}" + "".join(f"{name:>12}" for name in results))
+print(f"{f'n = {len(seed_values)} seed(s)':<26}" + "".join(f"{name:>18}" for name in results))
 lines = {
     "kNN top-1 (k=200)": lambda s: s["knn"]["top1"],
     "kNN top-5": lambda s: s["knn"]["top5"],
@@ -81,8 +90,10 @@ lines = {
     "EMD same / other class": lambda s: s["emd"]["same_class_vs_other_class"],
 }
 for label, get in lines.items():
-    print(f"{label:<26}" + "".join(f"{get(r.summary):>12.3f}" for r in results.values()))
-recipes.record_summary(NOTEBOOK, [recipes.summary_row(NOTEBOOK, n, r) for n, r in results.items()])
+    cells = [over_seeds.spread([get(by_seed[seed][name].summary) for seed in seed_values]) for name in results]
+    print(f"{label:<26}" + "".join(f"{c.mean:>11.3f}" + (" " * 7 if c.n == 1 else f" ± {c.std:.3f}") for c in cells))
+recipes.record_summary(NOTEBOOK, [recipes.summary_row(NOTEBOOK, n, r) for found in by_seed.values()
+                                  for n, r in found.items()])
 
 # %% [markdown]
 # ### Similarity distributions of the three kinds of pairs

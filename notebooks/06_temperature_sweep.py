@@ -29,7 +29,7 @@ tau_maxs: list[float] = [0.2, 0.5]  # DySTreSS upper temperatures of the grid
 dataset: str = ""  # empty: the profile's dataset
 data_dir: str = ""  # where the dataset is (empty: $DYSTRESS_DATA or data/)
 epochs: int = 0  # 0: the profile's number of epochs
-seed: int = 0  # seed of the runs
+seeds: list[int] = []  # empty: the profile's seeds (smoke, small: [0]; paper: [0, 1, 2])
 force: bool = False  # retrain every grid point
 children_dir: str = ""  # where executed child notebooks go (empty: $DYSTRESS_OUT/06_children or ./06_children)
 
@@ -46,14 +46,17 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from dystress.pipeline import execution, published, recipes, runs
+from dystress.pipeline import seeds as over_seeds
 from dystress.pipeline.figures import savefig, use_style
 
 use_style()
 NOTEBOOK = "06_temperature_sweep"
-points = recipes.sweep_points(profile, taus, tau_mins, tau_maxs, dataset, data_dir, epochs, seed)
+points = recipes.sweep_points(profile, taus, tau_mins, tau_maxs, dataset, data_dir, epochs, seeds)
+seed_values = list(dict.fromkeys(p["seed"] for p in points))
+labels = list(dict.fromkeys(p["label"] for p in points))
 children = Path(children_dir or Path(os.environ.get("DYSTRESS_OUT", ".")) / "06_children")
 pretraining = execution.list_notebooks(only=["04"])[0]
-print(f"{len(points)} grid points; child notebooks go to {children}")
+print(f"{len(labels)} grid points x {len(seed_values)} seed(s) {seed_values}; child notebooks go to {children}")
 
 # %% [markdown]
 # Grid points whose result is already stored are not executed again (their child notebook would only
@@ -61,21 +64,26 @@ print(f"{len(points)} grid points; child notebooks go to {children}")
 
 # %%
 for point in points:
+    name = f"{point['label']} seed {point['seed']}"
     if runs.find_result(point["config"]) is not None and not force:
-        print(f"{point['label']:<22} stored")
+        print(f"{name:<30} stored")
         continue
-    target = children / f"04_pretraining-{point['label']}.ipynb"
+    target = children / f"04_pretraining-{point['label']}-seed{point['seed']}.ipynb"
     execution.execute(pretraining, target, point["parameters"] | {"force": force},
-                      figure_dir=children / "figures" / point["label"], environment={"DYSTRESS_SUMMARY_DIR": None})
-    print(f"{point['label']:<22} executed -> {target}")
-results = {p["label"]: runs.compute_or_load(p["config"]) for p in points}
+                      figure_dir=children / "figures" / f"{point['label']}-seed{point['seed']}",
+                      environment={"DYSTRESS_SUMMARY_DIR": None})
+    print(f"{name:<30} executed -> {target}")
+results = {(p["label"], p["seed"]): runs.compute_or_load(p["config"]) for p in points}
+
+# %% [markdown]
+# Mean ± standard deviation over the seeds, n beside each point.
 
 # %% tags=["nbval-check-output"]
-rows = [recipes.summary_row(NOTEBOOK, label, result) for label, result in results.items()]
-print(f"{'run':<22}{'kNN top-1':>10}{'linear':>8}{'-uniformity':>13}{'tolerance':>11}")
-for row in rows:
-    print(f"{row['run']:<22}{row['knn_top1']:>10.2f}{row['linear_top1']:>8.2f}{row['neg_uniformity']:>13.3f}"
-          f"{row['tolerance']:>11.3f}")
+rows = [recipes.summary_row(NOTEBOOK, label, result) for (label, _), result in results.items()]
+per_point = {row["run"]: row for row in over_seeds.aggregate(rows)}
+print(over_seeds.text_table(list(per_point.values()), [("knn_top1", "kNN top-1", 2), ("linear_top1", "linear", 2),
+                                                        ("neg_uniformity", "-uniformity", 3),
+                                                        ("tolerance", "tolerance", 3)]))
 recipes.record_summary(NOTEBOOK, rows)
 
 # %% [markdown]
@@ -85,24 +93,32 @@ recipes.record_summary(NOTEBOOK, rows)
 # of the curves; the scales differ from a short run.
 
 # %%
-simclr = [p for p in points if p["method"] == "SimCLR"]
+simclr = [p for p in points if p["method"] == "SimCLR" and p["seed"] == seed_values[0]]
 tau_axis = [p["temperature"] for p in simclr]
-get = lambda key: [next(r for r in rows if r["run"] == p["label"])[key] for p in simclr]  # noqa: E731
+mean = lambda key: [per_point[p["label"]][key]["mean"] for p in simclr]  # noqa: E731
+std = lambda key: [per_point[p["label"]][key]["std"] or 0.0 for p in simclr]  # noqa: E731
+n_seeds = len(seed_values)
 wl = published.WANG_LIU["CIFAR-10"]
 fig, axes = plt.subplots(1, 3, figsize=(15, 3.8), layout="constrained")
-axes[0].plot(tau_axis, get("knn_top1"), "o-", label="kNN (this run)")
-axes[0].plot(tau_axis, get("linear_top1"), "s-", label="linear (this run)")
-axes[0].set(xscale="log", xlabel="temperature", ylabel="top-1 (%)", title="Accuracy")
+axes[0].errorbar(tau_axis, mean("knn_top1"), std("knn_top1"), fmt="o-", capsize=3, label=f"kNN (n={n_seeds})")
+axes[0].errorbar(tau_axis, mean("linear_top1"), std("linear_top1"), fmt="s-", capsize=3,
+                 label=f"linear (n={n_seeds})")
+axes[0].set(xscale="log", xlabel="temperature", ylabel="top-1 (%), this run", title="Accuracy")
 twin = axes[0].twinx()
-twin.plot(published.WANG_LIU_TAUS, wl["acc"]["contrastive"], "k--", alpha=0.5, label="Wang & Liu linear")
-twin.set(ylabel="Wang & Liu (%)")
-axes[1].plot(tau_axis, get("neg_uniformity"), "o-", label="this run")
+twin.plot(published.WANG_LIU_TAUS, wl["acc"]["contrastive"], "k--", alpha=0.5,
+          label="Wang & Liu linear (right axis)")
+twin.set(ylabel="Wang & Liu linear top-1 (%)")
+axes[1].errorbar(tau_axis, mean("neg_uniformity"), std("neg_uniformity"), fmt="o-", capsize=3,
+                 label=f"this run (n={n_seeds})")
 axes[1].plot(published.WANG_LIU_TAUS, wl["neg_uniformity"]["contrastive"], "k--", alpha=0.5, label="Wang & Liu")
 axes[1].set(xscale="log", xlabel="temperature", ylabel="-uniformity", title="Uniformity")
-axes[2].plot(tau_axis, get("tolerance"), "o-", label="this run")
+axes[2].errorbar(tau_axis, mean("tolerance"), std("tolerance"), fmt="o-", capsize=3, label=f"this run (n={n_seeds})")
 axes[2].plot(published.WANG_LIU_TAUS, wl["tolerance"]["contrastive"], "k--", alpha=0.5, label="Wang & Liu")
 axes[2].set(xscale="log", xlabel="temperature", ylabel="tolerance", title="Tolerance")
-for ax in axes:
+handles, texts = axes[0].get_legend_handles_labels()
+more_handles, more_texts = twin.get_legend_handles_labels()
+axes[0].legend(handles + more_handles, texts + more_texts, fontsize=8, loc="lower right")
+for ax in axes[1:]:
     ax.legend(fontsize=8, loc="lower right")
 savefig(fig, NOTEBOOK, "constant_temperature")
 
@@ -111,19 +127,30 @@ savefig(fig, NOTEBOOK, "constant_temperature")
 
 # %%
 grid = np.full((len(tau_mins), len(tau_maxs)), np.nan)
+spread = np.full_like(grid, np.nan)
 for p in points:
-    if p["method"] == "DySTreSS":
-        row = next(r for r in rows if r["run"] == p["label"])
-        grid[tau_mins.index(p["tau_min"]), tau_maxs.index(p["tau_max"])] = row["knn_top1"]
-fig, ax = plt.subplots(figsize=(1.6 * len(tau_maxs) + 2, 1.2 * len(tau_mins) + 1.5))
-image = ax.imshow(grid, cmap="viridis")
+    if p["method"] == "DySTreSS" and p["seed"] == seed_values[0]:
+        knn = per_point[p["label"]]["knn_top1"]
+        at = tau_mins.index(p["tau_min"]), tau_maxs.index(p["tau_max"])
+        grid[at], spread[at] = knn["mean"], knn["std"] if knn["std"] is not None else np.nan
+largest = np.nanmax(spread) if np.isfinite(spread).any() else np.nan
+print(f"DySTreSS grid, kNN top-1 over {n_seeds} seed(s): means {np.nanmin(grid):.2f} to {np.nanmax(grid):.2f} "
+      f"(range {np.nanmax(grid) - np.nanmin(grid):.2f}); largest seed std "
+      + ("not measured (one seed)" if np.isnan(largest) else f"{largest:.2f}"))
+# the colour scale spans at least 4 seed standard deviations (or 4 points with one seed), so that colours
+# never magnify differences smaller than the spread
+centre, width = (np.nanmax(grid) + np.nanmin(grid)) / 2, max(np.nanmax(grid) - np.nanmin(grid),
+                                                            4 * (largest if np.isfinite(largest) else 1.0))
+fig, ax = plt.subplots(figsize=(1.9 * len(tau_maxs) + 2, 1.2 * len(tau_mins) + 1.5))
+image = ax.imshow(grid, cmap="viridis", vmin=centre - width / 2, vmax=centre + width / 2)
 for i in range(len(tau_mins)):
     for j in range(len(tau_maxs)):
         if not np.isnan(grid[i, j]):
-            ax.text(j, i, f"{grid[i, j]:.1f}", ha="center", va="center", color="w")
+            text = f"{grid[i, j]:.1f}" + ("" if np.isnan(spread[i, j]) else f"\n± {spread[i, j]:.1f}")
+            ax.text(j, i, text, ha="center", va="center", color="w")
 ax.set(xticks=range(len(tau_maxs)), xticklabels=[f"{t:g}" for t in tau_maxs], yticks=range(len(tau_mins)),
        yticklabels=[f"{t:g}" for t in tau_mins], xlabel="tau_max", ylabel="tau_min",
-       title="DySTreSS kNN top-1 (%)")
+       title=f"DySTreSS kNN top-1 (%), n={n_seeds}")
 ax.grid(False)
 fig.colorbar(image, ax=ax)
 savefig(fig, NOTEBOOK, "dystress_grid")

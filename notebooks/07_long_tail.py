@@ -31,7 +31,7 @@ epochs: int = 0  # 0: the profile's number of epochs
 temperature: float = 0.2  # SimCLR's constant temperature
 tau_min: float = 0.07  # DySTreSS lower temperature
 tau_max: float = 0.2  # DySTreSS upper temperature
-seed: int = 0  # seed of the runs and of the long-tail subset
+seeds: list[int] = []  # seeds of the runs and of the long-tail subset (empty: the profile's; smoke, small: [0])
 force: bool = False  # retrain even when a stored result exists
 
 # %%
@@ -44,37 +44,53 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from dystress.pipeline import published, recipes, runs
+from dystress.pipeline import seeds as over_seeds
 from dystress.pipeline.figures import savefig, use_style
 
 use_style()
 NOTEBOOK = "07_long_tail"
-configs = recipes.long_tail_configs(profile, dataset, imbalance_ratio, tau_min, tau_max, temperature,
-                                        data_dir=data_dir, epochs=epochs, seed=seed)
-results = {name: runs.compute_or_load(config, force=force) for name, config in configs.items()}
-base = configs["SimCLR"]
-print(f"{base.dataset}, imbalance ratio {base.imbalance_ratio}, {base.model}, {base.epochs} epochs")
+seed_values = recipes.seed_list(profile, seeds)
+configs = {(name, seed): config for seed in seed_values
+           for name, config in recipes.long_tail_configs(profile, dataset, imbalance_ratio, tau_min, tau_max,
+                                                         temperature, data_dir=data_dir, epochs=epochs,
+                                                         seed=seed).items()}
+names = list(dict.fromkeys(name for name, _ in configs))
+results = {key: runs.compute_or_load(config, force=force) for key, config in configs.items()}
+base = configs[(names[0], seed_values[0])]
+print(f"{base.dataset}, imbalance ratio {base.imbalance_ratio}, {base.model}, {base.epochs} epochs, "
+      f"seeds {seed_values}")
 
 # %% [markdown]
 # ## Training set and per-class accuracy
 
+# Mean ± standard deviation over the seeds (n beside each method); each seed draws its own long-tailed
+# subset with the same number of images per class.
+
 # %% tags=["nbval-check-output"]
 counts = next(iter(results.values())).arrays["train_class_counts"]
 print(f"training images per class: {counts.tolist()} ({counts.sum()} in all)")
-print(f"{'method':<10}{'kNN@1 mean/class':>18}{'kNN@10 mean/class':>19}{'kNN top-1':>11}")
-for name, result in results.items():
-    lt = result.summary["long_tail"]
-    print(f"{name:<10}{lt['knn1_mean_class']:>18.2f}{lt['knn10_mean_class']:>19.2f}{result.summary['knn']['top1']:>11.2f}")
-recipes.record_summary(NOTEBOOK, [recipes.summary_row(NOTEBOOK, n, r) for n, r in results.items()])
+print(f"{'method':<10}{'n':>3}{'kNN@1 mean/class':>20}{'kNN@10 mean/class':>20}{'kNN top-1':>18}")
+for name in names:
+    summaries = [results[(name, seed)].summary for seed in seed_values]
+    cells = [over_seeds.spread([s["long_tail"]["knn1_mean_class"] for s in summaries]),
+             over_seeds.spread([s["long_tail"]["knn10_mean_class"] for s in summaries]),
+             over_seeds.spread([s["knn"]["top1"] for s in summaries])]
+    print(f"{name:<10}{len(summaries):>3}" + "".join(f"{c.mean:>13.2f}{'' if c.n == 1 else f' ± {c.std:.2f}':>7}"
+                                                      for c in cells))
+recipes.record_summary(NOTEBOOK, [recipes.summary_row(NOTEBOOK, n, r) for (n, _), r in results.items()])
 
 # %%
 fig, (left, right) = plt.subplots(1, 2, figsize=(12, 3.6))
 classes = np.arange(len(counts))
 left.bar(classes, counts, color="grey")
 left.set(xlabel="class (head -> tail)", ylabel="training images", title="Long-tailed training set")
-width = 0.8 / len(results)
-for k, (name, result) in enumerate(results.items()):
-    right.bar(classes + (k - (len(results) - 1) / 2) * width, result.arrays["knn10_per_class"], width, label=name)
-right.set(xlabel="class (head -> tail)", ylabel="kNN@10 accuracy (%)", title="Per-class accuracy")
+width = 0.8 / len(names)
+for k, name in enumerate(names):
+    per_class = np.stack([results[(name, seed)].arrays["knn10_per_class"] for seed in seed_values])
+    right.bar(classes + (k - (len(names) - 1) / 2) * width, per_class.mean(axis=0), width, label=name,
+              yerr=per_class.std(axis=0, ddof=1) if len(seed_values) > 1 else None, capsize=2)
+right.set(xlabel="class (head -> tail)", ylabel="kNN@10 accuracy (%)",
+          title=f"Per-class accuracy, mean over {len(seed_values)} seed(s)")
 right.legend(fontsize=8)
 savefig(fig, NOTEBOOK, "per_class")
 
@@ -84,11 +100,11 @@ savefig(fig, NOTEBOOK, "per_class")
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 3.4))
-for name, result in results.items():
-    trained = [r for r in result.history if r["loss"] is not None]
+for name in names:
+    trained = [r for r in results[(name, seed_values[0])].history if r["loss"] is not None]
     ax.plot([r["epoch"] for r in trained], [r["tau_neg_mean"] for r in trained], label=f"{name}: negatives")
     ax.plot([r["epoch"] for r in trained], [r["tau_pos_mean"] for r in trained], "--", label=f"{name}: positives")
-ax.set(xlabel="epoch", ylabel="mean tau", title="Temperatures during training")
+ax.set(xlabel="epoch", ylabel="mean tau", title=f"Temperatures during training (seed {seed_values[0]})")
 ax.legend(fontsize=7, ncol=3)
 savefig(fig, NOTEBOOK, "temperatures")
 

@@ -27,3 +27,21 @@ def test_bench_passes_its_gates_and_writes_a_record(tmp_path, monkeypatch, capsy
 def test_loss_bench_runs(capsys):
     assert loss_bench.main(["--devices", "cpu", "--batches", "8", "--repeats", "2"]) == 0
     assert "DySTreSS/NT-Xent" in capsys.readouterr().out
+
+
+def test_small_recipe_measures_the_signal_against_training_time(cifar10_subset, tmp_path, monkeypatch, capsys):
+    import small_recipe
+
+    monkeypatch.setenv("DYSTRESS_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "recipes.jsonl"
+    small_recipe.main(["--data-dir", str(cifar10_subset), "--threads", "1", "--out", str(out), "--name", "tiny",
+                       "--set", "subset_per_class=20", "--set", "epochs=2", "--set", "eval_every=1",
+                       "--set", "batch_size=50"])
+    (record,) = [json.loads(line) for line in out.read_text().splitlines()]
+    assert record["name"] == "tiny" and record["overrides"]["batch_size"] == 50
+    assert [p["epoch"] for p in record["curve"]] == [0, 1, 2]
+    assert record["curve"][0]["train_seconds"] == 0 < record["curve"][1]["train_seconds"] < record["train_seconds"]
+    assert record["signal"] == round(record["final"] - record["untrained"], 2)
+    assert "tiny: untrained" in capsys.readouterr().out
+    small_recipe.main(["--plot", str(out), "--figure", str(tmp_path / "curves.png")])
+    assert (tmp_path / "curves.png").stat().st_size > 5_000

@@ -75,13 +75,17 @@ def test_main_job_runs_the_whole_series_from_scratch(private_folders, capsys):
         assert any(o.output_type == "display_data" for c in code_cells(executed) for o in c.outputs)
         figures = sorted((out / "figures" / source.stem).glob("*.png"))
         assert figures and all(f.stat().st_size > 5_000 for f in figures), source.stem
-    rows = json.loads((out / "summary.json").read_text())
+    table = json.loads((out / "summary.json").read_text())
+    rows = table["runs"]
+    assert [m["run"] for m in table["methods"] if m["notebook"] == "04_pretraining"] == \
+        ["SimCLR", "DySTreSS", "MACL", "DCL", "Hard", "Kukleva"]
+    assert all(m["knn_top1"]["n"] == len(m["seeds"]) for m in table["methods"])
     assert {r["notebook"] for r in rows} == {s.stem for s in SOURCES[3:]}
     assert all(r["source"] in ("computed", "runs") for r in rows)
     smoke_04 = [r for r in rows if r["notebook"] == "04_pretraining"]
     assert [r["run"] for r in smoke_04] == ["SimCLR", "DySTreSS", "MACL", "DCL", "Hard", "Kukleva"]
     assert all(r["knn_top1"] > 50 for r in smoke_04)  # digits, 5 epochs: far above chance (10 %)
-    assert "| 04_pretraining | DySTreSS | digits |" in (out / "summary.md").read_text()
+    assert "| 04_pretraining | DySTreSS | 0 | digits |" in (out / "summary.md").read_text()
     assert len(list((out / "06_children").glob("04_pretraining-*.ipynb"))) == 7  # 2 of 9 points shared with 04
     print(capsys.readouterr().out)
 

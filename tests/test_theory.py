@@ -125,3 +125,48 @@ def test_order_reversals_are_where_finite_differences_of_the_logit_fall(profile)
     assert disagree <= 2 * len(intervals), "the intervals match the falling steps up to their end points"
     if profile.is_constant or profile.tau_max == 0.2 and profile.name == "cosine":
         assert intervals == []
+
+
+def test_pull_and_push_are_the_autograd_gradients_and_balance_only_for_constant_tau():
+    s_pos, s_neg = random_similarities(m=30, batch=4)
+    profile = TemperatureProfile("cosine", 0.07, 0.5)
+    for temperature, detach in ((0.2, True), (profile, True), (profile, False)):
+        sp, sn = s_pos.clone().requires_grad_(True), s_neg.clone().requires_grad_(True)
+        if detach and not isinstance(temperature, float):
+            tp, tn = temperature(sp.detach()), temperature(sn.detach())
+            loss = torch.cat([(sp / tp)[:, None], sn / tn], dim=1).logsumexp(dim=1) - sp / tp
+        else:
+            loss = theory.anchor_loss(sp, sn, temperature)
+        gp, gn = torch.autograd.grad(loss.sum(), (sp, sn))
+        pull, push = theory.pull_and_push(s_pos, s_neg, temperature, detach_tau=detach)
+        torch.testing.assert_close(pull, -gp, rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(push, gn.sum(dim=1), rtol=1e-10, atol=1e-12)
+    pull, push = theory.pull_and_push(s_pos, s_neg, 0.2)
+    torch.testing.assert_close(push, pull, rtol=1e-12, atol=1e-12)
+    pull, push = theory.pull_and_push(s_pos, s_neg, profile)
+    p_pos, p_neg = theory.probabilities(s_pos, s_neg, profile)  # push / pull = tau(s_p) E_r[1 / tau(s_j)]
+    ratio = profile(s_pos) * (p_neg / profile(s_neg)).sum(dim=1) / (1 - p_pos)
+    torch.testing.assert_close(push / pull, ratio, rtol=1e-10, atol=1e-12)
+    assert not torch.allclose(push, pull, rtol=1e-3)
+
+
+def test_push_share_by_similarity_matches_a_loop_over_bins():
+    s_pos, s_neg = random_similarities(m=40, batch=6, seed=3)
+    _, grad_neg = theory.gradients(s_pos, s_neg, TemperatureProfile("cosine", 0.07, 0.3))
+    edges = torch.tensor([-1.0, -0.2, 0.0, 0.3, 1.0], dtype=torch.float64)
+    share = theory.push_share_by_similarity(s_neg, grad_neg, edges)
+    s, g = s_neg.flatten().tolist(), grad_neg.flatten().tolist()
+    totals = [0.0] * 4
+    for value, grad in zip(s, g):
+        for k in range(4):
+            last = k == 3
+            if edges[k] <= value < edges[k + 1] or (last and value == edges[k + 1]):
+                totals[k] += grad
+    expected = torch.tensor(totals, dtype=torch.float64) / sum(totals)
+    torch.testing.assert_close(share, expected, rtol=1e-12, atol=1e-14)
+    assert share.sum().item() == pytest.approx(1.0, abs=1e-12)
+    on_edge = theory.push_share_by_similarity(torch.tensor([0.0, 0.5]), torch.tensor([1.0, 3.0]),
+                                              torch.tensor([-0.5, 0.0, 0.5]))
+    assert on_edge.tolist() == [0.0, 1.0]  # 0.0 opens the upper bin; 0.5, the last edge, closes it
+    with pytest.raises(ValueError, match="increasing"):
+        theory.push_share_by_similarity(s_neg, grad_neg, torch.tensor([0.5, 0.0]))

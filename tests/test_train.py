@@ -42,12 +42,54 @@ def test_training_writes_metrics_checkpoint_and_config(tmp_path):
         assert math.isfinite(row["loss"]) and row["knn_top1"] is not None
         assert 0.07 - 1e-6 <= row["tau_neg_min"] <= row["tau_neg_mean"] <= row["tau_neg_max"] <= 0.2 + 1e-6
         assert 0.07 - 1e-6 <= row["tau_pos_min"] <= row["tau_pos_max"] <= 0.2 + 1e-6
+        for kind in ("pos", "neg"):  # the last batch's quantiles lie inside the epoch's range, in order
+            q10, q50, q90 = (row[f"tau_{kind}_q{q}"] for q in (10, 50, 90))
+            assert row[f"tau_{kind}_min"] - 1e-6 <= q10 <= q50 <= q90 <= row[f"tau_{kind}_max"] + 1e-6
         assert row["lr"] == pytest.approx(learning_rate(config, row["epoch"] - 1))
+    for row in history:
+        assert 0 <= row["knn1_top1"] <= 100 and row["inter_class_uniformity"] <= 0
     assert read_history(tmp_path / "run")[1]["loss"] == pytest.approx(history[1]["loss"])
     state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
     assert state["config_hash"] == config.run_hash() and len(state["history"]) == 4
     model, loaded, epoch = load_model(tmp_path / "run")
     assert loaded == config and epoch == 3 and not model.training
+
+
+def test_temperature_quantiles_are_those_of_the_batch():
+    from dystress.mathematics.losses import DySTreSSLoss
+
+    torch.manual_seed(0)
+    z0, z1 = torch.nn.functional.normalize(torch.randn(2, 16, 8), dim=-1)
+    out = DySTreSSLoss(0.07, 0.5)(z0, z1, return_details=True)
+    row = train_module.temperature_quantiles(out)
+    t = out.temperature.double()
+    pos = t[torch.arange(t.shape[0]), out.positive_index].numpy()
+    neg = t[out.negative_mask].numpy()
+    import numpy as np
+
+    for q in (10, 50, 90):
+        assert row[f"tau_pos_q{q}"] == pytest.approx(np.quantile(pos, q / 100), abs=1e-6)
+        assert row[f"tau_neg_q{q}"] == pytest.approx(np.quantile(neg, q / 100), abs=1e-6)
+    assert neg.size == 32 * 30  # 2N anchors, 2N - 2 negatives each
+
+
+def test_the_monitor_measures_local_and_global_structure():
+    torch.manual_seed(0)
+    data = load_dataset("digits", subset_total=200, seed=0)
+    config = tiny()
+    from dystress.engine.models import build_model
+    from dystress.mathematics.metrics import inter_class_uniformity
+
+    model = build_model("small_cnn").eval()
+    images = data.train.images
+    row = train_module.knn_monitor(model, images, data.train.labels, data.test.images, data.test.labels, config,
+                                   len(data.train.classes), autocast=False)
+    bank, _ = train_module.encode(model, images)
+    queries, embeddings = train_module.encode(model, data.test.images)
+    nearest = (queries @ bank.T).argmax(dim=1)  # the class of the single most similar training feature
+    expected = 100 * (data.train.labels[nearest] == data.test.labels).double().mean().item()
+    assert row["knn1_top1"] == pytest.approx(expected, abs=1e-4)  # one test image is 0.28 points
+    assert row["inter_class_uniformity"] == pytest.approx(inter_class_uniformity(embeddings, data.test.labels))
 
 
 def test_learning_rate_schedule():

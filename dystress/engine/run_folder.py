@@ -53,8 +53,9 @@ LOCK = ".lock"
 BUNDLE_FILES = (BUNDLE_JSON, BUNDLE_NPZ)
 RESULT_FILES = (CONFIG, METRICS, MANIFEST, BUNDLE_JSON, BUNDLE_NPZ)
 COLUMNS = ("epoch", "loss", "lr", "temperature", "tau_pos_mean", "tau_pos_min", "tau_pos_max", "tau_neg_mean",
-           "tau_neg_min", "tau_neg_max", "knn_top1", "knn_top5", "uniformity", "tolerance", "train_seconds",
-           "eval_seconds", "images_per_s")
+           "tau_neg_min", "tau_neg_max", "tau_pos_q10", "tau_pos_q50", "tau_pos_q90", "tau_neg_q10", "tau_neg_q50",
+           "tau_neg_q90", "knn_top1", "knn_top5", "uniformity", "tolerance", "knn1_top1", "inter_class_uniformity",
+           "train_seconds", "eval_seconds", "images_per_s")  # results written before a column existed lack it
 TIMING_COLUMNS = ("train_seconds", "eval_seconds", "images_per_s")
 # options that change how a run executes, not what it computes: each segment records the values it ran with
 EXECUTION_FIELDS = ("device", "amp", "channels_last", "compile", "deterministic", "data_dir", "download")

@@ -37,6 +37,7 @@ from dystress.engine.data import DataSplits, load_dataset
 from dystress.engine.evaluate import encode, knn_summary
 from dystress.engine.models import TwoViews, build_model
 from dystress.engine.run_folder import COLUMNS, history_csv
+from dystress.mathematics import metrics
 from dystress.mathematics.losses import LOSSES, ContrastiveLoss, ContrastiveOutput
 
 
@@ -136,6 +137,21 @@ def temperature_statistics(out: ContrastiveOutput) -> tuple[Tensor, Tensor, Tens
     lows = torch.stack([pos.min(), torch.where(mask, t, math.inf).min()])
     highs = torch.stack([pos.max(), torch.where(mask, t, -math.inf).max()])
     return sums, lows, highs
+
+
+QUANTILES = (0.1, 0.5, 0.9)  # of the temperatures of the epoch's last batch, per kind of pair
+
+
+def temperature_quantiles(out: ContrastiveOutput) -> dict[str, float | None]:
+    """The 10th, 50th and 90th percentiles of the temperatures of one batch's positive pairs and of its negative
+    pairs: {"tau_pos_q10", ..., "tau_neg_q90"} (negatives None when the loss has none)."""
+    t = out.temperature.detach().float()
+    pos = t.gather(1, out.positive_index[:, None]).flatten()
+    neg = t[out.negative_mask]
+    levels = torch.tensor(QUANTILES, device=t.device)
+    row = dict(zip((f"tau_pos_q{round(100 * q)}" for q in QUANTILES), torch.quantile(pos, levels).tolist()))
+    values = torch.quantile(neg, levels).tolist() if neg.numel() else [None] * len(QUANTILES)
+    return row | dict(zip((f"tau_neg_q{round(100 * q)}" for q in QUANTILES), values))
 
 
 def contrastive_loss(views_model: nn.Module, key_model: nn.Module | None, loss_fn: nn.Module, v0: Tensor, v1: Tensor,
@@ -328,6 +344,7 @@ def train_epoch(training: Training, epoch: int, bar) -> dict:
             "tau_pos_mean": pos_sum / pos_count, "tau_pos_min": lows[0], "tau_pos_max": highs[0],
             "tau_neg_mean": neg_sum / neg_count if neg_count else None,
             "tau_neg_min": lows[1] if neg_count else None, "tau_neg_max": highs[1] if neg_count else None,
+            **temperature_quantiles(out),
             "knn_top1": None, "knn_top5": None, "train_seconds": train_seconds, "eval_seconds": 0.0,
             "images_per_s": steps * config.batch_size / train_seconds}
 
@@ -427,15 +444,19 @@ def _train_epochs(training: Training, run_dir: Path, stop_after: int | None, pro
 def knn_monitor(model: nn.Module, images: Tensor, train_labels: Tensor, test_images: Tensor, test_labels: Tensor,
                 config: TrainConfig, num_classes: int, autocast: bool) -> dict:
     """Weighted kNN of the test images against the training images on backbone features (no augmentation),
-    uniformity and tolerance of the test projections, measured as the evaluation bundle measures them; and
-    how long that took."""
+    uniformity and tolerance of the test projections, measured as the evaluation bundle measures them; the
+    local and global structure of the features: 1-NN accuracy (the class of the single nearest training
+    feature) and the inter-class uniformity of the test projections' class centroids; and how long that took."""
     t0 = time.perf_counter()
     bank = encode(model, images, autocast=autocast)[0]
     queries, embeddings = encode(model, test_images, autocast=autocast)
     summary = knn_summary(bank, train_labels, queries, embeddings, test_labels, config.knn_k, config.knn_t,
                           num_classes, config.seed)
+    nearest = metrics.knn_accuracy(bank, train_labels, queries, test_labels, k=1, t=config.knn_t,
+                                   num_classes=num_classes)["top1"]
     return {"knn_top1": summary["knn"]["top1"], "knn_top5": summary["knn"]["top5"],
-            "uniformity": summary["uniformity"], "tolerance": summary["tolerance"],
+            "uniformity": summary["uniformity"], "tolerance": summary["tolerance"], "knn1_top1": nearest,
+            "inter_class_uniformity": metrics.inter_class_uniformity(embeddings, test_labels),
             "eval_seconds": time.perf_counter() - t0}
 
 

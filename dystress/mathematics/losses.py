@@ -246,7 +246,8 @@ class ProfileOptions(LossOptions):
         return shape
 
     def describe_profile(self) -> str:
-        return f"{self.tau_profile} [{self.tau_min:g}, {self.tau_max:g}]"
+        shifted = f" shift {self.tau_shift:g} scale {self.tau_scale:g}" if self.tau_profile == "shifted_cosine" else ""
+        return f"{self.tau_profile} [{self.tau_min:g}, {self.tau_max:g}]{shifted}"
 
 
 @dataclass(frozen=True)

@@ -102,3 +102,35 @@ def simple_limit(s_pos: Tensor, s_neg: Tensor, tau: float) -> Tensor:
     """The tau -> inf form of L: -(N-1)/(N tau) s_p + 1/(N tau) sum_j s_j + log N, N = M + 1."""
     n = s_neg.shape[-1] + 1
     return -(n - 1) / (n * tau) * s_pos + s_neg.sum(dim=-1) / (n * tau) + math.log(n)
+
+
+def pull_and_push(s_pos: Tensor, s_neg: Tensor, temperature: float | TemperatureProfile,
+                  detach_tau: bool = True) -> tuple[Tensor, Tensor]:
+    """The pull on the positive, -dL/ds_p, and the total push on the negatives, sum_j dL/ds_j (both (...,)).
+
+    With a constant tau both equal (1 - P_p) / tau: the hardness-aware identity. With a per-pair tau(s) and
+    tau detached, pull = (1 - P_p) / tau(s_p) and push = sum_j P_j / tau(s_j): the positive and the
+    negatives are scaled by different temperatures, so push / pull = E_r[1 / tau(s_j)] tau(s_p), the ratio
+    of the positive's temperature to the penalty-weighted harmonic mean of the negatives'.
+    """
+    grad_pos, grad_neg = gradients(s_pos, s_neg, temperature, detach_tau)
+    return -grad_pos, grad_neg.sum(dim=-1)
+
+
+def push_share_by_similarity(s_neg: Tensor, grad_neg: Tensor, edges: Tensor) -> Tensor:
+    """The share of the total push that falls on negatives in each similarity bin.
+
+    s_neg, grad_neg: (..., M) negative similarities and their gradients dL/ds_j (``gradients``), pooled over
+    all leading indices; edges: (B + 1,) increasing bin edges (the last bin includes its right edge).
+    Returns (B,): sum of dL/ds_j over the negatives in each bin, divided by the sum over all negatives in the
+    bins (shares sum to 1; a bin's share is negative where a differentiated tau pulls its negatives).
+    """
+    s, g = s_neg.reshape(-1), grad_neg.reshape(-1).to(torch.float64)
+    if s.shape != g.shape:
+        raise ValueError(f"s_neg and grad_neg must have one shape, got {tuple(s_neg.shape)} and {tuple(grad_neg.shape)}")
+    if edges.ndim != 1 or edges.numel() < 2 or not bool((edges[1:] > edges[:-1]).all()):
+        raise ValueError("edges must be a 1-d increasing tensor of at least 2 bin edges")
+    inside = (s >= edges[0]) & (s <= edges[-1])
+    index = torch.bucketize(s[inside], edges[1:-1].to(s.dtype), right=True)
+    totals = torch.zeros(edges.numel() - 1, dtype=torch.float64).index_add_(0, index, g[inside])
+    return totals / totals.sum()

@@ -8,11 +8,14 @@ a name means:
 
     SimCLR     NT-Xent with the constant ``temperature``
     DySTreSS   the cosine profile tau(s) in [tau_min, tau_max]
+    DySTreSS*  the shifted cosine profile in [tau_min, tau_max], shift -0.4, scale 0.7 (the paper's best shift)
     MACL       alignment-adaptive temperature with tau_0 = ``temperature``, alpha 0.5, A_0 0
-    DCL        decoupled loss with the constant ``temperature``
+    DCL        decoupled loss (the positive left out of the denominator) with the constant ``temperature``
+    DCLW       DCL with the positive pair weighted by its von Mises-Fisher weight, sigma 0.5
     Hard       Wang & Liu's hard loss, the 8.19 % hardest negatives, constant ``temperature``
     Kukleva    NT-Xent with the cosine epoch schedule tau in [0.1, 1.0], five periods over the run
                (Kukleva et al. use period 400 for 2,000 epochs)
+    iSogCLR    a learned temperature per image (Qiu et al.), its defaults: tau in [0.05, 1.0] from 0.1
 """
 
 from __future__ import annotations
@@ -23,16 +26,29 @@ from pathlib import Path
 
 from dystress import checks
 from dystress.atomic import write_text
-from dystress.engine.config import PROFILES, TrainConfig, resolve
+from dystress.engine.config import MAX_SEED, PROFILES, TrainConfig, resolve
 
-RECIPES = ("SimCLR", "DySTreSS", "MACL", "DCL", "Hard", "Kukleva")  # the methods the notebooks compare, by name
+RECIPES = ("SimCLR", "DySTreSS", "DySTreSS*", "MACL", "DCL", "DCLW", "Hard", "Kukleva", "iSogCLR")  # by name
+FIRST_RECIPES = ("SimCLR", "DySTreSS", "MACL", "DCL", "Hard", "Kukleva")  # the six the stored small runs compare
 
 # what the notebooks choose per profile, beyond its training settings
 NOTEBOOK_CHOICES = {
-    "smoke": {"recipes": RECIPES, "long_tail": "digits-lt", "imbalance_ratio": 0.1},
-    "small": {"recipes": RECIPES, "long_tail": "cifar10-lt", "imbalance_ratio": 0.1},
-    "paper": {"recipes": ("SimCLR", "DySTreSS"), "long_tail": "cifar10-lt", "imbalance_ratio": 0.01},
+    "smoke": {"recipes": FIRST_RECIPES, "long_tail": "digits-lt", "imbalance_ratio": 0.1, "seeds": (0,)},
+    "small": {"recipes": FIRST_RECIPES, "long_tail": "cifar10-lt", "imbalance_ratio": 0.1, "seeds": (0,)},
+    "paper": {"recipes": ("SimCLR", "DySTreSS"), "long_tail": "cifar10-lt", "imbalance_ratio": 0.01,
+              "seeds": (0, 1, 2)},
 }
+
+
+def seed_list(profile: str, seeds: list[int] | None = None) -> list[int]:
+    """The seeds a notebook runs: ``seeds`` if given (distinct, each a valid seed), else the profile's."""
+    checks.one_of("profile", profile, tuple(PROFILES))
+    chosen = list(seeds) if seeds else list(NOTEBOOK_CHOICES[profile]["seeds"])
+    for seed in chosen:
+        checks.integer("seed", seed, minimum=0, maximum=MAX_SEED)
+    if len(set(chosen)) != len(chosen):
+        raise ValueError(f"seeds must be distinct, got {chosen}")
+    return chosen
 
 
 def base_config(profile: str, dataset: str = "", data_dir: str = "", epochs: int = 0, seed: int = 0,
@@ -55,14 +71,21 @@ def method_config(base: TrainConfig, method: str, temperature: float = 0.2, tau_
         return base.replace(loss="ntxent", temperature=temperature)
     if method == "DySTreSS":
         return base.replace(loss="dystress", tau_min=tau_min, tau_max=tau_max)
+    if method == "DySTreSS*":
+        return base.replace(loss="dystress", tau_min=tau_min, tau_max=tau_max, tau_profile="shifted_cosine",
+                            tau_shift=-0.4, tau_scale=0.7)
     if method == "MACL":
         return base.replace(loss="macl", temperature=temperature)
     if method == "DCL":
         return base.replace(loss="dcl", temperature=temperature)
+    if method == "DCLW":
+        return base.replace(loss="dcl", temperature=temperature, dcl_weighted=True)
     if method == "Hard":
         return base.replace(loss="hard", temperature=temperature)
     if method == "Kukleva":
         return base.replace(loss="ntxent", tau_schedule="kukleva", schedule_t_max=max(1, base.epochs // 10))
+    if method == "iSogCLR":
+        return base.replace(loss="isogclr")
     raise ValueError(f"method must be one of {', '.join(RECIPES)}; got {method!r}")
 
 
@@ -78,22 +101,28 @@ def method_configs(profile: str, methods: list[str] | None = None, temperature: 
 
 
 def sweep_points(profile: str, taus: list[float], tau_mins: list[float], tau_maxs: list[float], dataset: str = "",
-                 data_dir: str = "", epochs: int = 0, seed: int = 0) -> list[dict]:
-    """The grid of notebook 06: SimCLR at each constant tau, DySTreSS at each (tau_min <= tau_max) pair.
+                 data_dir: str = "", epochs: int = 0, seeds: list[int] | None = None) -> list[dict]:
+    """The grid of notebook 06: SimCLR at each constant tau, DySTreSS at each (tau_min <= tau_max) pair, for each
+    seed (``seeds`` None or empty: the profile's).
 
-    Each point: {"label", "method", "temperature" or "tau_min"/"tau_max", "config", "parameters"}, where
-    ``parameters`` are the values that make notebook 04 compute exactly ``config``.
+    Each point: {"label", "seed", "method", "temperature" or "tau_min"/"tau_max", "config", "parameters"}, where
+    ``label`` names the grid point (the same for every seed) and ``parameters`` are the values that make
+    notebook 04 compute exactly ``config``.
     """
-    base = {"dataset": dataset, "data_dir": data_dir, "epochs": epochs, "seed": seed}
+    base = {"dataset": dataset, "data_dir": data_dir, "epochs": epochs}
 
-    def point(label: str, method: str, **temperatures: float) -> dict:
-        config = method_configs(profile, [method], **temperatures, **base)[method]
-        parameters = {"profile": profile} | base | {"methods": [method]} | temperatures
-        return {"label": label, "method": method, **temperatures, "config": config, "parameters": parameters}
+    def point(label: str, seed: int, method: str, **temperatures: float) -> dict:
+        config = method_configs(profile, [method], **temperatures, **base, seed=seed)[method]
+        parameters = {"profile": profile} | base | {"seeds": [seed], "methods": [method]} | temperatures
+        return {"label": label, "seed": seed, "method": method, **temperatures, "config": config,
+                "parameters": parameters}
 
-    return [point(f"SimCLR-tau{tau:g}", "SimCLR", temperature=tau) for tau in taus] + \
-        [point(f"DySTreSS-{lo:g}-{hi:g}", "DySTreSS", tau_min=lo, tau_max=hi)
-         for lo in tau_mins for hi in tau_maxs if lo <= hi]
+    points = []
+    for seed in seed_list(profile, seeds):
+        points += [point(f"SimCLR-tau{tau:g}", seed, "SimCLR", temperature=tau) for tau in taus]
+        points += [point(f"DySTreSS-{lo:g}-{hi:g}", seed, "DySTreSS", tau_min=lo, tau_max=hi)
+                   for lo in tau_mins for hi in tau_maxs if lo <= hi]
+    return points
 
 
 def long_tail_configs(profile: str, dataset: str = "", imbalance_ratio: float = 0.0, tau_min: float = 0.07,
@@ -111,7 +140,7 @@ def summary_row(notebook: str, label: str, result) -> dict:
     s, c = result.summary, result.config
     final = [r for r in result.history if r.get("loss") is not None]
     return {
-        "notebook": notebook, "run": label, "dataset": c.dataset, "model": c.model, "loss": c.loss,
+        "notebook": notebook, "run": label, "seed": c.seed, "dataset": c.dataset, "model": c.model, "loss": c.loss,
         "temperature": c.loss_options.describe_temperature(), "epochs": c.epochs,
         "knn_top1": s.get("knn", {}).get("top1"),
         "linear_top1": s.get("linear", {}).get("top1"),

@@ -1,0 +1,136 @@
+"""Results over seeds: the spread of one method's numbers, the paired comparison of two methods, and the
+summary rows aggregated per method.
+
+    spread(values)       mean, sample standard deviation (ddof = 1) and n of one method's per-seed values
+    paired(a, b)         b - a over the seeds both share: mean and standard deviation of the differences, n,
+                         the 95 % interval of the mean difference from Student's t with n - 1 degrees of
+                         freedom, how many seeds b wins, and a verdict: "higher", "lower" or "within seed
+                         noise" (the interval contains 0, or fewer than 2 shared seeds)
+    aggregate(rows)      summary rows (one per run) -> one row per (notebook, run label) with "mean", "std"
+                         and "n" for every number
+
+A method's numbers are compared only through these, so that every number a notebook prints carries its n.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+METRICS = ("knn_top1", "linear_top1", "knn10_mean_class", "neg_uniformity", "tolerance", "final_loss",
+           "train_seconds")  # the numbers of a summary row that are aggregated over seeds
+
+
+@dataclass(frozen=True)
+class Spread:
+    """mean and sample standard deviation (nan for n = 1) of ``values``, one per seed."""
+
+    mean: float
+    std: float
+    n: int
+    values: tuple[float, ...]
+
+    def format(self, digits: int = 2) -> str:
+        """``"42.16 ± 0.31 (n=3)"``; a single seed prints ``"42.16 (n=1)"``."""
+        if self.n == 1:
+            return f"{self.mean:.{digits}f} (n=1)"
+        return f"{self.mean:.{digits}f} ± {self.std:.{digits}f} (n={self.n})"
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+def spread(values: Sequence[float]) -> Spread:
+    """The spread of one method's per-seed ``values`` (at least one, all finite)."""
+    data = np.asarray(list(values), dtype=np.float64)
+    if data.ndim != 1 or data.size == 0:
+        raise ValueError(f"values must be a non-empty list of numbers, got {list(values)!r}")
+    if not np.isfinite(data).all():
+        raise ValueError(f"values must be finite, got {data.tolist()}")
+    std = float(data.std(ddof=1)) if data.size > 1 else math.nan
+    return Spread(float(data.mean()), std, int(data.size), tuple(data.tolist()))
+
+
+@dataclass(frozen=True)
+class Paired:
+    """b - a over the shared seeds (see the module docstring)."""
+
+    mean: float
+    std: float
+    n: int
+    low: float
+    high: float
+    wins: int  # seeds where b > a
+    seeds: tuple[int, ...]
+
+    @property
+    def verdict(self) -> str:
+        if self.n < 2 or self.low <= 0 <= self.high:
+            return "within seed noise"
+        return "higher" if self.mean > 0 else "lower"
+
+    def format(self, digits: int = 2) -> str:
+        if self.n < 2:
+            return f"{self.mean:+.{digits}f} (n={self.n}: within seed noise)"
+        return (f"{self.mean:+.{digits}f} ± {self.std:.{digits}f}, 95% interval [{self.low:+.{digits}f}, "
+                f"{self.high:+.{digits}f}], higher in {self.wins} of {self.n} seeds (n={self.n}): {self.verdict}")
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+def paired(a: Mapping[int, float], b: Mapping[int, float]) -> Paired:
+    """b - a over the seeds that both ``a`` and ``b`` ({seed: value}) hold."""
+    seeds = tuple(sorted(set(a) & set(b)))
+    if not seeds:
+        raise ValueError(f"the two methods share no seed (seeds {sorted(a)} against {sorted(b)})")
+    differences = np.array([b[s] - a[s] for s in seeds], dtype=np.float64)
+    n, mean = len(seeds), float(differences.mean())
+    if n == 1:
+        return Paired(mean, math.nan, 1, -math.inf, math.inf, int(differences[0] > 0), seeds)
+    std = float(differences.std(ddof=1))
+    half = float(stats.t.ppf(0.975, n - 1)) * std / math.sqrt(n)
+    return Paired(mean, std, n, mean - half, mean + half, int((differences > 0).sum()), seeds)
+
+
+def aggregate(rows: list[dict], label: str = "run") -> list[dict]:
+    """One row per (notebook, ``label``) from per-run summary rows (each with a ``seed``), in first-seen order:
+    the fields shared by every seed's row, ``seeds``, and for each of ``METRICS`` present a dict
+    {"mean", "std", "n"} (std None for one seed)."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row.get("notebook"), row[label]), []).append(row)
+    out = []
+    for members in groups.values():
+        shared = {k: v for k, v in members[0].items()
+                  if k not in METRICS and k != "seed" and all(m.get(k) == v for m in members)}
+        shared["seeds"] = sorted(m.get("seed") for m in members)
+        for metric in METRICS:
+            values = [m[metric] for m in members if m.get(metric) is not None]
+            if values:
+                s = spread(values)
+                shared[metric] = {"mean": s.mean, "std": None if s.n == 1 else s.std, "n": s.n}
+        out.append(shared)
+    return out
+
+
+def text_table(rows: list[dict], columns: list[tuple[str, str, int]], label: str = "run") -> str:
+    """A fixed-width table of ``aggregate`` rows: the label, n, then "mean ± std" for each (key, title, digits)
+    of ``columns`` ("-" where a row lacks the number, the mean alone for one seed)."""
+
+    def cell(value: dict | None, digits: int) -> str:
+        if value is None:
+            return "-"
+        return f"{value['mean']:.{digits}f}" + ("" if value["std"] is None else f" ± {value['std']:.{digits}f}")
+
+    body = [[row[label], str(len(row["seeds"]))] + [cell(row.get(key), digits) for key, _, digits in columns]
+            for row in rows]
+    header = ["method", "n"] + [title for _, title, _ in columns]
+    widths = [max(len(r[i]) for r in [header] + body) for i in range(len(header))]
+    lines = ["  ".join(text.ljust(w) if i == 0 else text.rjust(w) for i, (text, w) in enumerate(zip(r, widths)))
+             for r in [header] + body]
+    return "\n".join(lines)

@@ -1,0 +1,81 @@
+"""Aggregation over seeds against numpy and scipy computed independently."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from dystress.pipeline import seeds
+
+
+def test_spread_is_the_mean_and_sample_std():
+    values = [42.16, 41.5, 43.02]
+    s = seeds.spread(values)
+    assert s.mean == pytest.approx(sum(values) / 3, abs=1e-12)
+    assert s.std == pytest.approx(math.sqrt(sum((v - s.mean) ** 2 for v in values) / 2), abs=1e-12)
+    assert s.n == 3 and s.values == tuple(values)
+    assert str(s) == f"{s.mean:.2f} ± {s.std:.2f} (n=3)"
+
+
+def test_one_seed_has_no_spread_and_says_so():
+    s = seeds.spread([39.43])
+    assert math.isnan(s.std) and s.n == 1
+    assert s.format() == "39.43 (n=1)"
+
+
+@pytest.mark.parametrize("bad", [[], [1.0, math.nan], [math.inf]])
+def test_spread_refuses_what_is_not_a_list_of_finite_numbers(bad):
+    with pytest.raises(ValueError, match="values must be"):
+        seeds.spread(bad)
+
+
+def test_paired_difference_and_interval_match_scipy():
+    a = {0: 42.1, 1: 41.7, 2: 42.6, 3: 41.9}
+    b = {0: 43.0, 1: 42.2, 2: 43.9, 3: 42.5, 7: 99.0}  # seed 7 has no partner and is left out
+    p = seeds.paired(a, b)
+    d = np.array([b[s] - a[s] for s in range(4)])
+    assert p.seeds == (0, 1, 2, 3) and p.n == 4
+    assert p.mean == pytest.approx(d.mean(), abs=1e-12) and p.std == pytest.approx(d.std(ddof=1), abs=1e-12)
+    interval = stats.ttest_rel(list(b.values())[:4], list(a.values())).confidence_interval(0.95)
+    assert (p.low, p.high) == pytest.approx((interval.low, interval.high), abs=1e-10)
+    assert p.wins == 4 and p.verdict == "higher"
+
+
+def test_a_difference_smaller_than_the_spread_is_within_seed_noise():
+    a = {0: 40.0, 1: 42.0, 2: 41.0}
+    b = {0: 41.5, 1: 41.0, 2: 41.2}
+    p = seeds.paired(a, b)
+    assert p.low < 0 < p.high and p.verdict == "within seed noise"
+    assert "within seed noise" in p.format()
+    assert seeds.paired({0: 1.0}, {0: 3.0}).verdict == "within seed noise"  # one seed proves nothing
+    assert seeds.paired({0: 3.0, 1: 3.1, 2: 2.9}, {0: 1.0, 1: 1.2, 2: 0.9}).verdict == "lower"
+
+
+def test_methods_without_a_shared_seed_are_refused():
+    with pytest.raises(ValueError, match="share no seed"):
+        seeds.paired({0: 1.0}, {1: 2.0})
+
+
+def test_aggregate_gives_one_row_per_method_with_mean_std_and_n():
+    rows = [{"notebook": "04", "run": "SimCLR", "seed": s, "loss": "ntxent", "knn_top1": v, "tolerance": 0.2,
+             "linear_top1": None, "source": "results"} for s, v in ((0, 42.0), (1, 44.0), (2, 43.0))]
+    rows.append({"notebook": "04", "run": "DySTreSS", "seed": 0, "loss": "dystress", "knn_top1": 40.0,
+                 "source": "computed"})
+    out = seeds.aggregate(rows)
+    assert [r["run"] for r in out] == ["SimCLR", "DySTreSS"]
+    simclr, dystress = out
+    assert simclr["seeds"] == [0, 1, 2] and simclr["loss"] == "ntxent" and simclr["source"] == "results"
+    assert simclr["knn_top1"] == {"mean": pytest.approx(43.0), "std": pytest.approx(1.0), "n": 3}
+    assert simclr["tolerance"]["std"] == pytest.approx(0.0) and "linear_top1" not in simclr
+    assert dystress["knn_top1"] == {"mean": 40.0, "std": None, "n": 1}
+
+
+def test_the_text_table_prints_n_and_the_spread_of_each_number():
+    rows = seeds.aggregate([{"run": "SimCLR", "seed": s, "knn_top1": v} for s, v in ((0, 42.0), (1, 44.0))]
+                           + [{"run": "DySTreSS", "seed": 0, "knn_top1": 40.0}])
+    text = seeds.text_table(rows, [("knn_top1", "kNN top-1", 2), ("tolerance", "tolerance", 3)])
+    header, simclr, dystress = text.splitlines()
+    assert header.split() == ["method", "n", "kNN", "top-1", "tolerance"]
+    assert simclr.split() == ["SimCLR", "2", "43.00", "±", "1.41", "-"]
+    assert dystress.split() == ["DySTreSS", "1", "40.00", "-"]
