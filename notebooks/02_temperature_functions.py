@@ -24,7 +24,8 @@
 # smallest for orthogonal pairs ($s = 0$) and largest for identical or opposite ones ($s = \pm 1$). The
 # logit of a pair becomes $s/\tau(s)$. This notebook looks at the profiles, at what they do to the
 # logits and to the gradients of notebook 01, at the choice of letting the gradient flow through
-# $\tau(s)$ or not, and at three other ways of adapting the temperature: MACL (one temperature per batch
+# $\tau(s)$ or not, at where in the similarity space the push goes and how it balances the pull on the
+# positive, and at three other ways of adapting the temperature: MACL (one temperature per batch
 # from its alignment), the Kukleva et al. schedule (one temperature per epoch) and iSogCLR (one learned
 # temperature per sample).
 
@@ -169,7 +170,107 @@ ax.legend()
 savefig(fig, NOTEBOOK, "detached_vs_differentiated")
 
 # %% [markdown]
-# ## 5. Other adaptive temperatures
+# ## 5. Where in the similarity space the temperature acts
+#
+# The abstract speaks of "optimal regions in the cosine similarity space". A profile decides where
+# $\tau$ is low, and the push concentrates there. Below, the same anchor's 4,095 negatives are grouped
+# by similarity, and each bin's share of the total push $\sum_j \partial L/\partial s_j$ is printed
+# (`theory.push_share_by_similarity`), with the share that falls on the anchor's own class (the false
+# negatives). The shifted profile is swept over its offset $\delta$ and scale $k$ as the paper's
+# shifted-profile table does; the DySTreSS* point is $\delta = -0.4$, $k = 0.7$.
+
+# %% tags=["nbval-check-output"]
+edges = torch.tensor([-1.0, 0.0, 0.2, 0.4, 0.6, 1.0], dtype=torch.float64)
+bins = [f"[{a:g}, {b:g})" for a, b in zip(edges[:-1].tolist(), edges[1:].tolist())]
+counts = [int(((s_neg >= a) & (s_neg < b)).sum()) for a, b in zip(edges[:-1].tolist(), edges[1:].tolist())]
+counts[-1] += int((s_neg == edges[-1]).sum())
+print(f"{'negatives per bin':<36}" + "".join(f"{b:>12}" for b in bins) + f"{'own class':>11}")
+print(f"{'':<36}" + "".join(f"{c:>12}" for c in counts) + f"{int(same_class.sum()):>11}")
+shares = {}
+for name in (f"constant {tau_min:g}", f"constant {tau_max:g}", "cosine (DySTreSS)",
+             f"shifted cosine (DySTreSS*, {shift:g}, {scale:g})"):
+    _, grad_neg = theory.gradients(s_pos, s_neg, profiles[name])
+    shares[name] = theory.push_share_by_similarity(s_neg, grad_neg, edges)
+    own = (grad_neg[same_class].sum() / grad_neg.sum()).item()
+    print(f"{name:<36}" + "".join(f"{v:>12.3f}" for v in shares[name].tolist()) + f"{own:>11.3f}")
+print("\nshifted cosine, share of the push on s >= 0.4 (own class in parentheses):")
+offsets, scales = [-0.6, -0.4, -0.2, 0.0], [0.5, 0.7, 1.0]
+print(f"{'offset / scale':<16}" + "".join(f"{k:>16g}" for k in scales))
+for delta in offsets:
+    cells = []
+    for k in scales:
+        _, grad_neg = theory.gradients(s_pos, s_neg, TemperatureProfile("shifted_cosine", tau_min, tau_max,
+                                                                         shift=delta, scale=k))
+        hard = theory.push_share_by_similarity(s_neg, grad_neg, edges)[3:].sum().item()
+        cells.append(f"{hard:.3f} ({(grad_neg[same_class].sum() / grad_neg.sum()).item():.3f})")
+    print(f"{delta:<16g}" + "".join(f"{c:>16}" for c in cells))
+
+# %%
+fig, ax = plt.subplots(figsize=(8, 3.8))
+width = 0.8 / len(shares)
+for k, (name, share) in enumerate(shares.items()):
+    ax.bar(np.arange(len(bins)) + (k - (len(shares) - 1) / 2) * width, share.numpy(), width, label=name)
+ax.set(xticks=range(len(bins)), xticklabels=bins, xlabel="similarity of the negative",
+       ylabel="share of the total push", title="Where the push goes, one anchor, 4,095 negatives")
+ax.legend(fontsize=8)
+savefig(fig, NOTEBOOK, "push_by_similarity")
+
+# %% [markdown]
+# What the shares say, for this anchor (positive at 0.854; of its negatives 1,936 lie below 0, 2,096 in
+# $[0, 0.4)$, 63 in $[0.4, 0.6)$ and none above):
+#
+# * A constant $\tau = 0.07$ sends 0.916 of the push to the negatives with $s \ge 0.2$ (0.503 + 0.413),
+#   and 0.899 to the anchor's own class. $\tau = 0.2$ spreads it: 0.215 goes to $s < 0$.
+# * The cosine profile concentrates the push on the moderately similar negatives: 0.844 of it lands on
+#   $0 \le s < 0.4$, against 0.696 for $\tau = 0.2$, while the hardest bin, $s \ge 0.4$, gets about what
+#   $\tau = 0.2$ gives it (0.095 against 0.088) and the dissimilar ones ($s < 0$) much less (0.061). The
+#   share on the own class (0.518) lies between the two constants. This is gradient, including the factor
+#   $1/\tau(s_j)$; the relative penalty $r$ of section 3 (0.602 on the own class) leaves that factor out.
+# * The shifted profile moves the low temperature to negative similarities: DySTreSS* gives 0.222 of the
+#   push to $s < 0$ and the least to the own class of the four (0.284). Over the sweep, the share on
+#   $s \ge 0.4$ rises from 0.037 (offset -0.6, scale 0.5) to 0.088 at offset 0, where every $s > 0$ gets
+#   $\tau_{\max}$ and the profile acts like $\tau = 0.2$ on the hard negatives.
+#
+# Which region is *optimal* is a question for training, not for one anchor: the paper reports its
+# shifted-profile table from pretraining runs, and notebook 06 sweeps $(\tau_{\min}, \tau_{\max})$ the same way.
+
+# %% [markdown]
+# ## 6. Pull and push
+#
+# With a constant temperature the pull on the positive equals the total push on the negatives,
+# $-\partial L/\partial s_p = \sum_j \partial L/\partial s_j = (1 - P_p)/\tau$ (notebook 01). With a
+# per-pair temperature and $\tau$ detached, the pull is $(1 - P_p)/\tau(s_p)$ and the push
+# $\sum_j P_j/\tau(s_j)$, so
+#
+# $$\frac{\text{push}}{\text{pull}} = \tau(s_p)\,\mathbb{E}_{r}\!\left[\frac{1}{\tau(s_j)}\right],$$
+#
+# the positive's temperature over the penalty-weighted harmonic mean of the negatives'
+# (`theory.pull_and_push`). The positive sits at a high similarity, where the cosine profile is near
+# $\tau_{\max}$, and most of the push goes to negatives near $s = 0$, where it is near $\tau_{\min}$: the
+# push outweighs the pull by up to $\tau_{\max}/\tau_{\min}$. Relative to SimCLR, DySTreSS weighs spreading
+# the negatives (uniformity) more than gathering the two views (alignment). Notebook 05 measures both on
+# trained models.
+
+# %% tags=["nbval-check-output"]
+print(f"positive similarity {s_pos.item():.3f}; tau_max / tau_min = {tau_max / tau_min:.3f}")
+print(f"{'profile':<40}{'pull':>9}{'push':>9}{'push/pull':>11}")
+for name, profile_, detach in ((f"constant {tau_max:g}", profiles[f"constant {tau_max:g}"], True),
+                               ("cosine (DySTreSS), detached", cosine, True),
+                               ("cosine (DySTreSS), differentiated", cosine, False),
+                               (f"DySTreSS* ({shift:g}, {scale:g}), detached",
+                                profiles[f"shifted cosine (DySTreSS*, {shift:g}, {scale:g})"], True)):
+    pull, push = theory.pull_and_push(s_pos, s_neg, profile_, detach_tau=detach)
+    print(f"{name:<40}{pull.item():>9.3f}{push.item():>9.3f}{(push / pull).item():>11.3f}")
+
+# %% [markdown]
+# For this anchor the detached cosine profile pushes 2.136 times as hard as it pulls (below the bound
+# $\tau_{\max}/\tau_{\min} = 2.857$, since some push lands where $\tau > \tau_{\min}$ and
+# $\tau(0.854) < \tau_{\max}$); differentiating through $\tau$ weakens both and leaves the ratio at 2.289;
+# DySTreSS*, whose positive gets $\tau_{\max}$ and whose low temperatures lie at negative similarities, is
+# closer to balance (1.324).
+
+# %% [markdown]
+# ## 7. Other adaptive temperatures
 #
 # * **MACL** (Huang et al., ICML 2023) uses one temperature per batch, $\tau_A = \tau_0(1 + \alpha(A - A_0))$,
 #   where $A$ is the batch's mean positive similarity: well-aligned batches get a larger temperature.
