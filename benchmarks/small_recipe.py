@@ -50,7 +50,8 @@ def measure(name: str, overrides: dict, data_dir: str, threads: int) -> dict:
     for row in history:
         elapsed += row["train_seconds"] or 0.0
         if row["knn_top1"] is not None:
-            curve.append({"epoch": row["epoch"], "train_seconds": round(elapsed, 1), "knn_top1": round(row["knn_top1"], 2)})
+            curve.append({"epoch": row["epoch"], "train_seconds": round(elapsed, 1),
+                          "knn_top1": round(row["knn_top1"], 2)})
     final = history[-1]
     return {"name": name, "overrides": overrides, "threads": threads, "untrained": curve[0]["knn_top1"],
             "final": curve[-1]["knn_top1"], "signal": round(curve[-1]["knn_top1"] - curve[0]["knn_top1"], 2),

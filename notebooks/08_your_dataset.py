@@ -18,13 +18,20 @@
 # Point `data_dir` at a folder of images and the same pipeline runs on it: SimCLR and DySTreSS
 # pretraining with one recipe, then the evaluation of notebook 05.
 #
-# * `data_dir/<class>/<image>`: labelled; a seeded, stratified 20 % is held out for testing
-#   (or use `data_dir/train/<class>/...` and `data_dir/test/<class>/...`);
+# * `data_dir/<class>/<image>`: labelled; a seeded, stratified `test_fraction` (20 %) is held out for
+#   testing (or use `data_dir/train/<class>/...` and `data_dir/test/<class>/...`);
 # * `data_dir/<image>`: unlabelled; everything that needs labels (kNN, linear probe, tolerance,
 #   class-conditional similarities) is skipped and the label-free analyses remain.
 #
 # Images of any format PIL reads are resized to `image_size` and decoded once (cached). With no
 # `data_dir`, this notebook writes scikit-learn's digits as an image folder and uses that.
+#
+# The parameters: `profile` gives the recipe (model, epochs, batch, optimiser), and each of `model`,
+# `batch_size`, `lr`, `epochs` and `crop_min_scale` overrides it where set; `methods`, `temperature`,
+# `tau_min`, `tau_max`, `tau_profile` (with `tau_shift`, `tau_scale` for the shifted cosine) and
+# `detach_tau` choose the losses; `normalization` is `data` (the channel mean and standard deviation of
+# your training images, printed below) or `cifar` (CIFAR-10's); `test_fraction` is the held-out share of a
+# folder without a test split; `seed` seeds the split and the runs.
 #
 # ```bash
 # dystress run --only 08 -p data_dir=/path/to/images -p profile=small
@@ -35,11 +42,21 @@ profile: str = "smoke"  # smoke | small | paper: the training recipe (model, epo
 data_dir: str = ""  # your image folder (empty: the digits written out as a demonstration folder)
 unlabelled: bool = False  # demonstration folder only: write it without class folders
 image_size: int = 32  # images are resized to image_size x image_size
+test_fraction: float = 0.2  # held-out share of a folder without train/ and test/
+normalization: str = "data"  # data: your training images' channel mean and std | cifar: CIFAR-10's
+model: str = ""  # empty: the profile's (smoke, small: small_cnn; paper: resnet18) | resnet18 | small_cnn | cnn4
 epochs: int = 0  # 0: the profile's number of epochs
+batch_size: int = 0  # 0: the profile's batch size
+lr: float = 0.0  # 0: the profile's peak learning rate
+crop_min_scale: float = 0.0  # 0: the profile's smallest crop area fraction
 methods: list[str] = ["SimCLR", "DySTreSS"]  # methods compared (names of notebook 04)
 temperature: float = 0.2  # SimCLR's constant temperature
 tau_min: float = 0.07  # DySTreSS lower temperature
 tau_max: float = 0.2  # DySTreSS upper temperature
+tau_profile: str = "cosine"  # DySTreSS profile: cosine | shifted_cosine | linear | exponential
+tau_shift: float = -0.4  # shifted_cosine only: offset (DySTreSS*: -0.4)
+tau_scale: float = 0.7  # shifted_cosine only: scale (DySTreSS*: 0.7)
+detach_tau: bool = True  # DySTreSS: tau(s) from detached similarities (the official code)
 seed: int = 0  # seed of the split and the runs
 force: bool = False  # retrain even when a stored result exists
 
@@ -50,8 +67,10 @@ params = check_parameters(globals())
 
 # %%
 import matplotlib.pyplot as plt
+import torch
 
 from dystress.engine import data
+from dystress.engine.train import normalization_statistics
 from dystress.pipeline import recipes, runs
 from dystress.pipeline.figures import savefig, use_style
 
@@ -62,23 +81,43 @@ if not folder:
     name = "digits-flat" if unlabelled else "digits-folder"
     folder = str(data.export_image_folder(data.load_dataset("digits").train, data.default_data_dir() / "examples" /
                                           name, labelled=not unlabelled))
-splits = data.load_dataset("folder", folder, image_size=image_size, seed=seed)
+splits = data.load_dataset("folder", folder, image_size=image_size, test_fraction=test_fraction, seed=seed)
 labelled = splits.train.labels is not None
 print(splits.describe())
 
 # %%
-shown = splits.train.images[:32].numpy()
+if labelled:  # the first images of each class in turn, so that the grid shows every class it can
+    by_class = [torch.nonzero(splits.train.labels == c).flatten().tolist() for c in range(len(splits.train.classes))]
+    picked = [i for rank in range(32) for members in by_class if rank < len(members) for i in [members[rank]]][:32]
+else:
+    picked = list(range(min(32, len(splits.train))))
 fig, axes = plt.subplots(2, 16, figsize=(12, 1.8))
-for ax, image, k in zip(axes.ravel(), shown, range(32)):
-    ax.imshow(image)
+for ax in axes.ravel():
     ax.set_axis_off()
+for ax, k in zip(axes.ravel(), picked):
+    ax.imshow(splits.train.images[k].numpy())
     if labelled:
         ax.set_title(splits.train.classes[int(splits.train.labels[k])], fontsize=7)
 savefig(fig, NOTEBOOK, "samples")
 
 # %%
-configs = recipes.method_configs(profile, methods, temperature, tau_min, tau_max, dataset="folder",
-                                     data_dir=folder, epochs=epochs, seed=seed, image_size=image_size)
+overrides = {k: v for k, v in dict(model=model, batch_size=batch_size, lr=lr, crop_min_scale=crop_min_scale).items()
+             if v}  # the profile's value where not set
+configs = recipes.method_configs(profile, methods, temperature, tau_min, tau_max, dataset="folder", data_dir=folder,
+                                 epochs=epochs, seed=seed, image_size=image_size, test_fraction=test_fraction,
+                                 normalization=normalization, **overrides)
+shape = {"tau_profile": tau_profile, "detach_tau": detach_tau}
+if tau_profile == "shifted_cosine":
+    shape |= {"tau_shift": tau_shift, "tau_scale": tau_scale}
+if "DySTreSS" in configs:
+    configs["DySTreSS"] = configs["DySTreSS"].replace(**shape)
+base = next(iter(configs.values()))
+mean, std = normalization_statistics(base, splits)
+print(f"{base.model}, {base.epochs} epochs, batch {base.batch_size}, lr {base.lr}, crops >= {base.crop_min_scale}; "
+      f"normalised with {base.normalization} statistics: mean {tuple(round(m, 4) for m in mean)}, "
+      f"std {tuple(round(v, 4) for v in std)}")
+for name, config in configs.items():
+    print(f"{name:<10} {config.loss_options.describe_temperature()}")
 results = {name: runs.compute_or_load(config, data=splits, force=force) for name, config in configs.items()}
 if not labelled:
     print("This folder has no labels: kNN accuracy, the linear probe, tolerance and the class-conditional "
@@ -93,8 +132,9 @@ keys = ["uniformity", "alignment"] + (["knn", "linear", "tolerance"] if labelled
 print(f"{'':<22}" + "".join(f"{name:>12}" for name in results))
 for key in keys:
     values = [r.summary[key]["top1"] if isinstance(r.summary[key], dict) else r.summary[key] for r in results.values()]
-    label = {"knn": "kNN top-1 (%)", "linear": "linear top-1 (%)"}.get(key, key)
-    print(f"{label:<22}" + "".join(f"{v:>12.3f}" for v in values))
+    sign = -1 if key == "uniformity" else 1
+    label = {"knn": "kNN top-1 (%)", "linear": "linear top-1 (%)", "uniformity": "-uniformity"}.get(key, key)
+    print(f"{label:<22}" + "".join(f"{sign * v:>12.3f}" for v in values))
 for name, result in results.items():
     print(f"{name}: EMD " + ", ".join(f"{k} {v:.3f}" for k, v in result.summary["emd"].items()))
 recipes.record_summary(NOTEBOOK, [recipes.summary_row(NOTEBOOK, n, r) for n, r in results.items()])

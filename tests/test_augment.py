@@ -154,3 +154,18 @@ def test_bad_inputs():
         SimCLRAugment(scale=(0.5, 0.2))
     with pytest.raises(ValueError, match="gray_p"):
         SimCLRAugment(gray_p=1.5)
+
+
+def test_channel_statistics_are_the_population_mean_and_std_per_channel():
+    from dystress.engine.augment import channel_statistics
+
+    g = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (37, 5, 6, 3), generator=g, dtype=torch.uint8)
+    mean, std = channel_statistics(images, chunk=8)  # chunks that do not divide the images
+    pixels = images.double().reshape(-1, 3).numpy() / 255
+    assert mean == pytest.approx(tuple(pixels.mean(axis=0)), abs=1e-12)
+    assert std == pytest.approx(tuple(pixels.std(axis=0)), abs=1e-12)
+    flat = torch.full((2, 4, 4, 3), 7, dtype=torch.uint8)
+    assert channel_statistics(flat)[1] == (1e-3,) * 3  # a constant channel is divided by a small number, not 0
+    with pytest.raises(ValueError, match="uint8 tensor"):
+        channel_statistics(images.float())

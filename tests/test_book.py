@@ -109,7 +109,8 @@ def test_a_broken_reference_is_reported(tmp_path):
     folder = tmp_path / "notebooks"
     folder.mkdir()
     notebook = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("# 01 · A page\n\nSee [the missing page](nowhere.md) and ![a figure](gone.png)."),
+        nbformat.v4.new_markdown_cell("# 01 · A page\n\nSee [the missing page](nowhere.md) and "
+                                      "![a figure](gone.png)."),
         nbformat.v4.new_code_cell("x: int = 1  # a parameter", metadata={"tags": ["parameters"]}),
     ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
     nbformat.write(notebook, folder / "01_a_page.ipynb")

@@ -118,6 +118,28 @@ def test_your_dataset_notebook_on_a_new_folder(labelled, private_folders):
     assert (private_folders / "figures" / "08_your_dataset" / "analysis.png").exists()
 
 
+@pytest.mark.parametrize("labelled", [True, False], ids=["labelled", "unlabelled"])
+def test_your_dataset_notebook_takes_the_recipe_the_losses_and_the_normalisation(labelled, private_folders):
+    folder = private_folders / "pictures"
+    for k in range(2 if labelled else 1):  # 20 x 20 images, resized to 24
+        write_images(folder / f"kind{k}" if labelled else folder, 30 if labelled else 60, size=20, seed=k,
+                     bias=80 * k)
+    parameters = {"data_dir": str(folder), "image_size": 24, "epochs": 1, "batch_size": 16, "lr": 0.05,
+                  "crop_min_scale": 0.6, "model": "cnn4", "test_fraction": 0.25, "normalization": "data",
+                  "tau_profile": "shifted_cosine", "tau_shift": -0.3, "tau_scale": 0.8, "detach_tau": False}
+    nb = execution.execute(SOURCES[7], private_folders / "08.ipynb", parameters, figure_dir=private_folders / "figures")
+    text = "".join(o.get("text", "") for c in code_cells(nb) for o in c.outputs)
+    assert "(24, 24, 3)" in text and "cnn4, 1 epochs, batch 16, lr 0.05, crops >= 0.6" in text
+    assert "normalised with data statistics" in text and "shifted_cosine [0.07, 0.2] shift -0.3 scale 0.8" in text
+    assert "-uniformity" in text
+    split = "44 training images (24, 24, 3), 2 classes, 16 test images"  # 25 %: 8 of each class's 30
+    assert (split if labelled else "unlabelled") in text
+    (run,) = [p for p in (private_folders / "runs").iterdir() if p.name.startswith("dystress-")]
+    stored = json.loads((run / "config.json").read_text())
+    assert stored["normalization"] == "data" and stored["loss_options"]["detach_tau"] is False
+    assert stored["test_fraction"] == 0.25 and stored["image_size"] == 24
+
+
 def test_misspelt_parameter_fails_naming_it(tmp_path):
     with pytest.raises(papermill.PapermillExecutionError, match="unknown notebook parameter 'tauss'"):
         execution.execute(SOURCES[0], tmp_path / "out.ipynb", {"tauss": [0.1]})

@@ -106,3 +106,10 @@ def test_inactive_parameters_and_new_fields_rename_no_run(monkeypatch):
 def test_every_active_parameter_renames_the_run(loss, active):
     assert tiny(loss=loss).run_hash() != tiny(loss=loss, **active).run_hash()
     assert tiny(loss=loss).run_hash() != tiny(loss=loss, seed=1).run_hash()
+
+
+def test_data_normalisation_renames_the_run_and_cifar_keeps_every_stored_name():
+    assert tiny().run_hash() == tiny(normalization="cifar").run_hash()
+    assert tiny().run_hash() != tiny(normalization="data").run_hash()
+    with pytest.raises(ValueError, match="normalization must be one of cifar, data"):
+        tiny(normalization="imagenet")

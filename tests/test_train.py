@@ -272,3 +272,23 @@ def test_small_cnn_on_real_cifar10_beats_raw_pixel_knn(cifar10_subset, tmp_path)
     print(f"CIFAR-10 (5,000 train / 1,000 test images): raw-pixel kNN {raw:.1f}%, untrained "
           f"{history[0]['knn_top1']:.1f}%, small CNN after 12 epochs {trained:.1f}%")
     assert trained > raw + 3
+
+
+def test_data_normalisation_trains_and_evaluates_with_the_training_images_statistics(tmp_path):
+    from dystress.engine.augment import channel_statistics, normalize
+    from dystress.pipeline.runs import evaluate_run
+
+    config = tiny(normalization="data", epochs=1)
+    data = train_module.load_data(config)
+    training = train_module.build(config, data, torch.device("cpu"))
+    mean, std = channel_statistics(data.train.images)
+    assert (training.augment.mean, training.augment.std) == (mean, std)
+    assert mean != pytest.approx((0.4914, 0.4822, 0.4465), abs=0.05)  # digits are not CIFAR
+    train(config, tmp_path / "run", data=data, progress=False)
+    summary, _ = evaluate_run(tmp_path / "run", data=data, max_points=50)
+    assert summary["normalization"] == {"statistics": "data", "mean": list(mean), "std": list(std)}
+    model, _, _ = load_model(tmp_path / "run")
+    features, _ = train_module.encode(model, data.test.images, stats=(mean, std))
+    with torch.no_grad():
+        expected = torch.nn.functional.normalize(model.backbone(normalize(data.test.images, mean, std)), dim=1)
+    torch.testing.assert_close(features, expected, rtol=1e-5, atol=1e-5)

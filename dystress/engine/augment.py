@@ -232,6 +232,24 @@ def standardise(x: Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> T
     return (x - mean_t) / std_t
 
 
+def channel_statistics(images: Tensor, chunk: int = 4096) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean and standard deviation (population) of uint8 images (N, H, W, 3) scaled to [0, 1], in
+    float64: the statistics ``normalize`` takes, computed from a dataset instead of CIFAR-10's."""
+    if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != torch.uint8 or images.shape[0] == 0:
+        raise ValueError(f"images must be a non-empty uint8 tensor (N, H, W, 3), got {tuple(images.shape)} "
+                         f"{images.dtype}")
+    total = torch.zeros(3, dtype=torch.float64)
+    squares = torch.zeros(3, dtype=torch.float64)
+    for start in range(0, images.shape[0], chunk):
+        x = images[start : start + chunk].to("cpu", torch.float64).reshape(-1, 3) / 255
+        total += x.sum(dim=0)
+        squares += (x * x).sum(dim=0)
+    count = images.shape[0] * images.shape[1] * images.shape[2]
+    mean = total / count
+    std = (squares / count - mean**2).clamp(min=0).sqrt().clamp(min=1e-3)  # a constant channel stays finite
+    return tuple(mean.tolist()), tuple(std.tolist())
+
+
 def normalize(images: Tensor, mean: tuple[float, ...] = CIFAR_MEAN, std: tuple[float, ...] = CIFAR_STD) -> Tensor:
     """The evaluation transform: uint8 (B, H, W, 3) -> normalised float32 (B, 3, H, W), no augmentation."""
     return standardise(images.permute(0, 3, 1, 2).float() / 255, mean, std)

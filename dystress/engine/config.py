@@ -34,6 +34,7 @@ from dystress.mathematics.losses import LOSSES, LossOptions
 METHODS = ("simclr", "moco")  # how negatives are formed: in the batch, or from a momentum encoder's queue
 OPTIMIZERS = ("sgd", "lars")
 DEVICES = ("auto", "cpu", "cuda")
+NORMALIZATIONS = ("cifar", "data")  # the channel statistics images are normalised with
 MAX_SEED = 2**31 - 1  # seeds derived from it (per process, per split) stay below 2**32, which every library accepts
 
 
@@ -49,6 +50,7 @@ class TrainConfig:
     test_fraction: float = 0.2  # held-out share for datasets without a test split
     download: bool = True  # let torchvision download CIFAR when it is missing
     crop_min_scale: float = 0.08  # smallest area fraction of RandomResizedCrop (SimCLR: 0.08)
+    normalization: str = "cifar"  # cifar: CIFAR-10's channel mean and std | data: those of the training images
     # model
     model: str = "resnet18"  # resnet18 | small_cnn | cnn4
     out_dim: int = 128  # projection dimension
@@ -107,6 +109,8 @@ class TrainConfig:
             data["test_fraction"] = float(c.test_fraction)
         if c.dataset == "folder":
             data["data_dir"] = _folder_key(c.data_dir)
+        if c.normalization != "cifar":
+            data["normalization"] = c.normalization
         method = {"name": c.method}
         if c.method == "moco":
             method |= {"queue_size": c.queue_size, "moco_momentum": float(c.moco_momentum)}
@@ -208,6 +212,7 @@ def validate(c: TrainConfig) -> None:
     if c.dataset == "folder" and not c.data_dir:
         raise ValueError("dataset 'folder' needs data_dir")
     checks.number("crop_min_scale", c.crop_min_scale, above=0, at_most=1)
+    checks.one_of("normalization", c.normalization, NORMALIZATIONS)
     checks.one_of("model", c.model, MODELS)
     checks.one_of("method", c.method, METHODS)
     checks.one_of("optimizer", c.optimizer, OPTIMIZERS)

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from dystress.engine.augment import SimCLRAugment, normalize
+from dystress.engine.augment import CIFAR_MEAN, CIFAR_STD, SimCLRAugment, normalize
 from dystress.engine.data import DataSplits
 from dystress.mathematics import metrics
 
@@ -34,12 +34,14 @@ LINEAR_PROBE = {"optimizer": "adam", "lr": 1e-3, "weight_decay": 1e-6, "batch_si
 
 @torch.no_grad()
 def encode(model: nn.Module, images: Tensor, batch_size: int = 512, augment: SimCLRAugment | None = None,
-           generator: torch.Generator | None = None, autocast: bool = False) -> tuple[Tensor, Tensor]:
+           generator: torch.Generator | None = None, autocast: bool = False,
+           stats: tuple[tuple[float, ...], tuple[float, ...]] = (CIFAR_MEAN, CIFAR_STD)) -> tuple[Tensor, Tensor]:
     """(features (N, f), embeddings (N, out_dim)): normalised backbone features, which kNN and linear probes
     evaluate, and normalised projections, the space the loss shapes; float32, on the images' device.
 
     images: uint8 (N, H, W, 3); eval mode. With ``augment`` each image is augmented once (for view
-    statistics), drawing from ``generator`` (a generator on the images' device) or the global RNG.
+    statistics), drawing from ``generator`` (a generator on the images' device) or the global RNG; without, it
+    is only normalised with ``stats`` (per-channel mean, std: those the model was trained with).
     """
     was_training = model.training
     model.eval()
@@ -47,7 +49,7 @@ def encode(model: nn.Module, images: Tensor, batch_size: int = 512, augment: Sim
     features, embeddings = [], []
     for start in range(0, images.shape[0], batch_size):
         batch = images[start : start + batch_size]
-        x = augment(batch, generator) if augment is not None else normalize(batch)
+        x = augment(batch, generator) if augment is not None else normalize(batch, *stats)
         with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=autocast):
             h, z = core(x)
         features.append(h.float())
@@ -119,8 +121,11 @@ def knn_summary(train_features: Tensor, train_labels: Tensor, features: Tensor, 
 
 def evaluation_bundle(model: nn.Module, data: DataSplits, knn_k: int = 200, knn_t: float = 0.1,
                       max_points: int = 2000, linear: bool = True, tsne: bool = True, seed: int = 0,
-                      autocast: bool = False) -> tuple[dict, dict[str, np.ndarray]]:
-    """Evaluate ``model`` on ``data``; returns (summary: JSON-ready dict, arrays: name -> ndarray).
+                      autocast: bool = False,
+                      stats: tuple[tuple[float, ...], tuple[float, ...]] = (CIFAR_MEAN, CIFAR_STD)
+                      ) -> tuple[dict, dict[str, np.ndarray]]:
+    """Evaluate ``model`` on ``data``; returns (summary: JSON-ready dict, arrays: name -> ndarray). Images are
+    normalised with ``stats`` (per-channel mean, std), those the model was trained with.
 
     Label-free quantities (uniformity, alignment of two views, same-instance / other-instance similarity
     histograms) are always computed on the test split (or the training split when there is none);
@@ -138,15 +143,16 @@ def evaluation_bundle(model: nn.Module, data: DataSplits, knn_k: int = 200, knn_
         summary["skipped"].append(f"kNN, linear probe, tolerance and class histograms: accuracy needs at least two "
                                   f"classes, the data has one ({data.train.classes[0]!r})")
     arrays: dict[str, np.ndarray] = {}
-    features, embeddings = encode(model, images, autocast=autocast)
-    augment, generator = SimCLRAugment(size=images.shape[1]), torch.Generator(device=device).manual_seed(seed)
+    features, embeddings = encode(model, images, autocast=autocast, stats=stats)
+    augment = SimCLRAugment(size=images.shape[1], mean=stats[0], std=stats[1])
+    generator = torch.Generator(device=device).manual_seed(seed)
     view0 = encode(model, images, augment=augment, generator=generator, autocast=autocast)[1]
     view1 = encode(model, images, augment=augment, generator=generator, autocast=autocast)[1]
     summary["uniformity"] = embedding_uniformity(embeddings, seed)
     summary["alignment"] = metrics.alignment(view0, view1)
     labels = evaluated.labels.to(device) if labelled else None
     if labelled:
-        train_features = encode(model, data.train.images.to(device), autocast=autocast)[0]
+        train_features = encode(model, data.train.images.to(device), autocast=autocast, stats=stats)[0]
         train_labels = data.train.labels.to(device)
         num_classes = len(data.train.classes)
         summary |= knn_summary(train_features, train_labels, features, embeddings, labels, knn_k, knn_t, num_classes,

@@ -31,7 +31,7 @@ from torch import Tensor, nn
 from dystress import checks
 from dystress.atomic import replacing, write_text
 from dystress.engine import run_folder
-from dystress.engine.augment import SimCLRAugment
+from dystress.engine.augment import CIFAR_MEAN, CIFAR_STD, SimCLRAugment, channel_statistics
 from dystress.engine.config import TrainConfig
 from dystress.engine.data import DataSplits, load_dataset
 from dystress.engine.evaluate import encode, knn_summary
@@ -69,6 +69,13 @@ def build_loss(c: TrainConfig, num_samples: int, distributed: bool = False) -> C
     queue = c.queue_size if c.method == "moco" else 0
     return LOSSES[c.loss].from_options(c.loss_options, num_samples=num_samples, queue_size=queue,
                                        gather_distributed=distributed)
+
+
+def normalization_statistics(c: TrainConfig, data: DataSplits) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The per-channel (mean, std) a run normalises its images with: CIFAR-10's, or its training images'."""
+    if c.normalization == "data":
+        return channel_statistics(data.train.images)
+    return CIFAR_MEAN, CIFAR_STD
 
 
 def load_data(c: TrainConfig) -> DataSplits:
@@ -243,7 +250,8 @@ class Monitor:
 
     def __call__(self, training: "Training") -> dict:
         return knn_monitor(training.model, training.images, self.train_labels, self.test_images, self.test_labels,
-                           training.config, self.num_classes, training.autocast)
+                           training.config, self.num_classes, training.autocast,
+                           stats=(training.augment.mean, training.augment.std))
 
 
 def build(config: TrainConfig, data: DataSplits, device: torch.device, rank: int = 0, world: int = 1) -> Training:
@@ -261,7 +269,8 @@ def build(config: TrainConfig, data: DataSplits, device: torch.device, rank: int
     if labelled and len(data.train.classes) >= 2:
         monitor = Monitor(data.train.labels.to(device), data.test.images.to(device), data.test.labels.to(device),
                           len(data.train.classes))
-    augment = SimCLRAugment(size=config.image_size, scale=(config.crop_min_scale, 1.0))
+    stats = normalization_statistics(config, data)
+    augment = SimCLRAugment(size=config.image_size, scale=(config.crop_min_scale, 1.0), mean=stats[0], std=stats[1])
     return Training(config, device, rank, world, model, key_model, model, loss_fn, optimizer, order, augment,
                     data.train.images.to(device), monitor, [])
 
@@ -442,14 +451,16 @@ def _train_epochs(training: Training, run_dir: Path, stop_after: int | None, pro
 
 
 def knn_monitor(model: nn.Module, images: Tensor, train_labels: Tensor, test_images: Tensor, test_labels: Tensor,
-                config: TrainConfig, num_classes: int, autocast: bool) -> dict:
+                config: TrainConfig, num_classes: int, autocast: bool,
+                stats: tuple[tuple[float, ...], tuple[float, ...]] = (CIFAR_MEAN, CIFAR_STD)) -> dict:
     """Weighted kNN of the test images against the training images on backbone features (no augmentation),
     uniformity and tolerance of the test projections, measured as the evaluation bundle measures them; the
     local and global structure of the features: 1-NN accuracy (the class of the single nearest training
-    feature) and the inter-class uniformity of the test projections' class centroids; and how long that took."""
+    feature) and the inter-class uniformity of the test projections' class centroids; and how long that took.
+    Images are normalised with ``stats``, the run's per-channel (mean, std)."""
     t0 = time.perf_counter()
-    bank = encode(model, images, autocast=autocast)[0]
-    queries, embeddings = encode(model, test_images, autocast=autocast)
+    bank = encode(model, images, autocast=autocast, stats=stats)[0]
+    queries, embeddings = encode(model, test_images, autocast=autocast, stats=stats)
     summary = knn_summary(bank, train_labels, queries, embeddings, test_labels, config.knn_k, config.knn_t,
                           num_classes, config.seed)
     nearest = metrics.knn_accuracy(bank, train_labels, queries, test_labels, k=1, t=config.knn_t,

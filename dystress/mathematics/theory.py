@@ -127,7 +127,8 @@ def push_share_by_similarity(s_neg: Tensor, grad_neg: Tensor, edges: Tensor) -> 
     """
     s, g = s_neg.reshape(-1), grad_neg.reshape(-1).to(torch.float64)
     if s.shape != g.shape:
-        raise ValueError(f"s_neg and grad_neg must have one shape, got {tuple(s_neg.shape)} and {tuple(grad_neg.shape)}")
+        raise ValueError(f"s_neg and grad_neg must have one shape, got {tuple(s_neg.shape)} and "
+                         f"{tuple(grad_neg.shape)}")
     if edges.ndim != 1 or edges.numel() < 2 or not bool((edges[1:] > edges[:-1]).all()):
         raise ValueError("edges must be a 1-d increasing tensor of at least 2 bin edges")
     inside = (s >= edges[0]) & (s <= edges[-1])

@@ -109,6 +109,6 @@ def render(source: Path, figure_dir: Path | None = None) -> Path:
     """Re-execute ``source`` with its defaults into the paired, committed ``.ipynb``."""
     start = time.perf_counter()
     target = source.with_suffix(".ipynb")
-    execute(source, target, figure_dir=figure_dir)
+    execute(source, target, figure_dir=figure_dir, environment={"TQDM_DISABLE": "1"})  # no progress bars kept
     print(f"rendered {target.name} in {time.perf_counter() - start:.0f} s")
     return target

@@ -21,7 +21,7 @@ from dystress.engine.config import TrainConfig
 from dystress.engine.data import DataSplits
 from dystress.engine.evaluate import evaluation_bundle
 from dystress.engine.run_folder import RunFolderError, read_bundle, read_history, read_json, write_bundle
-from dystress.engine.train import load_data, load_model, train
+from dystress.engine.train import load_data, load_model, normalization_statistics, train
 from dystress.paths import REPO_ROOT
 
 
@@ -101,10 +101,12 @@ def evaluate_run(folder: str | Path, data: DataSplits | None = None, max_points:
         if data is None:
             data = load_data(config)
         autocast = next(model.parameters()).is_cuda and config.amp
+        stats = normalization_statistics(config, data)
         summary, arrays = evaluation_bundle(model, data, config.knn_k, config.knn_t, max_points=max_points,
-                                            seed=config.seed, autocast=autocast)
+                                            seed=config.seed, autocast=autocast, stats=stats)
         summary["run"] = run_name(config)
         summary["evaluated"] = evaluated
+        summary["normalization"] = {"statistics": config.normalization, "mean": list(stats[0]), "std": list(stats[1])}
         write_bundle(folder, summary, arrays)
     return summary, arrays
 
