@@ -20,15 +20,22 @@
 #
 # 1. **accuracy**: weighted kNN ($k = 200$, $t = 0.1$), kNN@1 / kNN@10 mean per-class accuracy, and a
 #    linear probe on frozen features;
-# 2. **global structure**: uniformity, and inter-class uniformity (how evenly the classes spread);
-# 3. **local structure**: tolerance, and the similarity of each image's two augmented views (true
-#    positives) against same-class (false negatives) and other-class (true negatives) pairs, with the
+# 2. **global structure**: uniformity, $\log \mathbb{E}\, e^{-2\lVert f_i - f_j\rVert^2}$ over pairs
+#    (printed as -uniformity: larger is more uniform), and inter-class uniformity, the same over class
+#    centroids (how evenly the classes spread);
+# 3. **local structure**: tolerance, the mean similarity of pairs of different images of the same class
+#    (Wang & Liu write it over all pairs with a same-class indicator; normalised by the number of such
+#    pairs, which is this mean), and the alignment of two views, $\mathbb{E}\lVert f - f^{+}\rVert^2$
+#    (a distance: **lower** is better aligned); then the similarity of each image's two augmented views
+#    (true positives) against same-class (false negatives) and other-class (true negatives) pairs, with the
 #    earth mover's distance between those distributions, as DySTreSS analyses it;
 # 4. Wang & Liu's Fig. 8: the positive similarity against the 10 most similar negatives;
 # 5. a t-SNE of the test features, and how kNN accuracy, uniformity and tolerance evolve during training.
 #
 # All of it comes from each run's evaluation bundle (`dystress.engine.evaluate.evaluation_bundle`), computed once
-# on the test set with backbone features.
+# on the test set. Accuracy (kNN, linear probe) uses the backbone features, as the paper evaluates; uniformity,
+# tolerance, alignment and the similarity analyses use the normalised projections, the space the loss acts
+# on and the space Wang & Liu measure.
 
 # %% tags=["parameters"]
 profile: str = "small"  # smoke | small | paper
@@ -120,8 +127,10 @@ savefig(fig, NOTEBOOK, "similarity_histograms")
 # ## 4. Positive against the nearest negatives (Wang & Liu, Fig. 8)
 #
 # For 40 test images: the similarity of the two views (dot) and of the 10 most similar other images
-# (crosses). A small temperature pushes the nearest negatives far below the positive; a large one leaves
-# them close, which is where semantically similar images live.
+# (crosses). Wang & Liu find that a small temperature separates the positive from its nearest negatives
+# and a large one leaves them close. The printed means below say where these runs stand: here the nearest
+# negative lies *above* the positive on average in both runs, and no temperature is varied between them;
+# notebook 06 varies it.
 
 # %%
 fig, axes = plt.subplots(1, len(results), figsize=(6 * len(results), 3.4), squeeze=False, sharey=True)
@@ -148,8 +157,10 @@ for name, result in results.items():
 fig, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 4.6), squeeze=False)
 for ax, (name, result) in zip(axes[0], results.items()):
     xy, labels = result.arrays["tsne"], result.arrays["tsne_labels"]
-    ax.scatter(xy[:, 0], xy[:, 1], c=labels, cmap="tab10", s=4)
+    for c in np.unique(labels):
+        ax.scatter(xy[labels == c, 0], xy[labels == c, 1], s=4, color=plt.cm.tab10(int(c) % 10), label=f"{c}")
     ax.set(title=f"{name}: t-SNE of {len(xy)} test points", xticks=[], yticks=[])
+axes[0, -1].legend(title="class", fontsize=7, markerscale=3, loc="center left", bbox_to_anchor=(1.0, 0.5))
 savefig(fig, NOTEBOOK, "tsne")
 
 # %%
@@ -161,7 +172,7 @@ for name, result in results.items():
     axes[1].plot(epoch, [-r["uniformity"] for r in evaluated], "o-", label=name)
     axes[2].plot(epoch, [r["tolerance"] for r in evaluated], "o-", label=name)
 for ax, title in zip(axes, ("kNN top-1 (%)", "-uniformity (global)", "tolerance (local)")):
-    ax.set(xlabel="epoch", title=title)
+    ax.set(xlabel="epoch", ylabel=title, title=title)
 axes[0].legend()
 savefig(fig, NOTEBOOK, "evolution")
 
