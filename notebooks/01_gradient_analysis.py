@@ -53,6 +53,8 @@ from dystress.pipeline.parameters import check_parameters
 params = check_parameters(globals())
 
 # %%
+import math
+
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -147,7 +149,9 @@ savefig(fig, NOTEBOOK, "penalty_entropy")
 # $\tau \to \infty$: $\mathcal{L} \approx -\frac{N-1}{N\tau}s_p + \frac{1}{N\tau}\sum_j s_j + \log N$ with
 # $N = M + 1$, a loss that pulls the positive and pushes every negative with the same weight; the error
 # of this form falls as $1/\tau^2$. To make the triplet limit non-trivial the anchor below gets a
-# positive similarity below its hardest negative.
+# positive similarity below its hardest negative. The figure shows both gaps on log axes: the triplet gap
+# $\tau\mathcal{L} - \max(s_{\max} - s_p, 0)$ lies between 0 and $\tau\log(M + 1)$, since $\tau$ times a
+# log-sum-exp of $M + 1$ logits is within $\tau\log(M + 1)$ of the largest similarity.
 
 # %% tags=["nbval-check-output"]
 hard_pos = s_neg.max() - 0.05
@@ -166,15 +170,17 @@ for tau in (10.0, 100.0, 1000.0):
     print(f"tau {tau:6.0f}: L {loss_large[k].item():.6f}   simple limit {simple[k].item():.6f}")
 
 # %%
-fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
-left.plot(small, scaled, color="k", label="tau * InfoNCE")
-left.plot(small, triplet, "--", label="tau * triplet limit")
-left.set(xscale="log", xlabel="temperature tau", ylabel="tau * loss", title="tau -> 0: the triplet loss")
-left.legend()
+fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
+left.plot(small, (scaled - triplet).abs(), color="k", label="|tau InfoNCE - tau triplet limit|")
+left.plot(small, small * math.log(len(s_neg) + 1), ":", label="tau log(M + 1), an upper bound")
+left.set(xscale="log", yscale="log", xlabel="temperature tau", ylabel="gap to the limit",
+         title="tau -> 0: the triplet loss")
+left.legend(fontsize=8)
 right.plot(large, (loss_large - simple).abs(), color="k", label="|InfoNCE - simple limit|")
 right.plot(large, (loss_large - simple).abs()[0] / large**2, ":", label="slope 1 / tau^2")
-right.set(xscale="log", yscale="log", xlabel="temperature tau", title="tau -> inf: the simple loss")
-right.legend()
+right.set(xscale="log", yscale="log", xlabel="temperature tau", ylabel="gap to the limit",
+          title="tau -> inf: the simple loss")
+right.legend(fontsize=8)
 savefig(fig, NOTEBOOK, "limits")
 
 # %% [markdown]

@@ -88,7 +88,7 @@ fig, ax = plt.subplots(figsize=(7, 4))
 for name, p in profiles.items():
     ax.plot(s, p(s), label=name, ls="--" if name.startswith("constant") else "-")
 ax.set(xlabel="cosine similarity s", ylabel="tau(s)", title="Temperature profiles")
-ax.legend(fontsize=8)
+ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))  # beside the curves, not over them
 savefig(fig, NOTEBOOK, "profiles")
 
 # %% [markdown]
