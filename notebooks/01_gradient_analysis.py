@@ -38,6 +38,14 @@
 # The similarities come from a synthetic anchor: a point of a 10-class von Mises-Fisher mixture on the
 # sphere, so that about a tenth of its negatives share its class and sit close to it, as the
 # false negatives of real data do.
+#
+# **Parameters** (the cell tagged `parameters`; `dystress run -p name=value` or papermill's `-p`):
+# - `profile` (str, default `"smoke"`): smoke | small | paper; analytic notebook: every profile computes the same
+# - `taus` (list[float], default `[0.07, 0.2, 0.3, 0.7, 1.0]`): temperatures compared (Wang & Liu's)
+# - `num_negatives` (int, default `4095`): negatives of the anchor (Wang & Liu's hard loss keeps 4095 on CIFAR)
+# - `dim` (int, default `128`): embedding dimension
+# - `kappa` (float, default `120.0`): concentration of each class of the synthetic mixture
+# - `seed` (int, default `0`): random seed of the synthetic features
 
 # %% tags=["parameters"]
 profile: str = "smoke"  # smoke | small | paper; analytic notebook: every profile computes the same

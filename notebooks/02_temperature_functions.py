@@ -28,6 +28,16 @@
 # positive, and at three other ways of adapting the temperature: MACL (one temperature per batch
 # from its alignment), the Kukleva et al. schedule (one temperature per epoch) and iSogCLR (one learned
 # temperature per sample).
+#
+# **Parameters** (the cell tagged `parameters`; `dystress run -p name=value` or papermill's `-p`):
+# - `profile` (str, default `"smoke"`): smoke | small | paper; analytic notebook: every profile computes the same
+# - `tau_min` (float, default `0.07`): DySTreSS lower temperature (paper, CIFAR)
+# - `tau_max` (float, default `0.2`): DySTreSS upper temperature (paper, CIFAR)
+# - `shift` (float, default `-0.4`): offset of the shifted profile (DySTreSS*)
+# - `scale` (float, default `0.7`): period scale of the shifted profile (DySTreSS*)
+# - `num_negatives` (int, default `4095`): negatives of the synthetic anchor
+# - `kappa` (float, default `120.0`): class concentration of the synthetic mixture
+# - `seed` (int, default `0`): random seed
 
 # %% tags=["parameters"]
 profile: str = "smoke"  # smoke | small | paper; analytic notebook: every profile computes the same

@@ -29,6 +29,19 @@
 # but gives up uniformity. This notebook measures the metrics on features whose geometry we control (von
 # Mises-Fisher mixtures) and then watches the dilemma appear in a small contrastive model trained at
 # several temperatures.
+#
+# **Parameters** (the cell tagged `parameters`; `dystress run -p name=value` or papermill's `-p`):
+# - `profile` (str, default `"smoke"`): smoke | small | paper: sample sizes and training steps
+#   (dystress.engine.toy_encoder.ToySettings)
+# - `num_classes` (int, default `10`): classes of the synthetic mixture
+# - `dim` (int, default `32`): dimension of the synthetic features
+# - `kappas` (list[float], default `[0.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0]`): class concentrations swept
+# - `temperatures` (list[float], default `[0.07, 0.2, 0.5, 1.0]`): constant temperatures of the small contrastive
+#   model
+# - `tau_min` (float, default `0.07`): DySTreSS lower temperature for the small contrastive model
+# - `tau_max` (float, default `0.2`): DySTreSS upper temperature for the small contrastive model
+# - `input_kappa` (float, default `20.0`): concentration of the classes the small model sees
+# - `seed` (int, default `0`): random seed
 
 # %% tags=["parameters"]
 profile: str = "smoke"  # smoke | small | paper: sample sizes and training steps (dystress.engine.toy_encoder.ToySettings)

@@ -25,6 +25,19 @@
 # (in `results/`, committed, or in `runs/`, your cache) is rendered instead of retraining. The profile
 # decides the scale: `smoke` (digits, seconds), `small` (CIFAR-10, 500 images per class, a small CNN,
 # minutes on a CPU), `paper` (CIFAR-10, ResNet-18, 200 epochs: the paper's recipe, on a GPU).
+#
+# **Parameters** (the cell tagged `parameters`; `dystress run -p name=value` or papermill's `-p`):
+# - `profile` (str, default `"small"`): smoke | small | paper
+# - `dataset` (str, default `""`): empty: the profile's dataset (smoke: digits; small, paper: cifar10)
+# - `data_dir` (str, default `""`): where the dataset is (empty: `$DYSTRESS_DATA` or data/)
+# - `epochs` (int, default `0`): 0: the profile's number of epochs
+# - `methods` (list[str], default `[]`): empty: the profile's (smoke, small: six; paper: 2); any of recipes.RECIPES,
+#   e.g. DCLW
+# - `temperature` (float, default `0.2`): constant temperature of SimCLR, DCL, the hard loss; MACL's tau_0
+# - `tau_min` (float, default `0.07`): DySTreSS lower temperature
+# - `tau_max` (float, default `0.2`): DySTreSS upper temperature
+# - `seeds` (list[int], default `[]`): empty: the profile's seeds (smoke, small: [0]; paper: [0, 1, 2])
+# - `force` (bool, default `False`): retrain even when a stored result exists
 
 # %% [markdown]
 # ## The methods

@@ -36,6 +36,19 @@
 # on the test set. Accuracy (kNN, linear probe) uses the backbone features, as the paper evaluates; uniformity,
 # tolerance, alignment and the similarity analyses use the normalised projections, the space the loss acts
 # on and the space Wang & Liu measure.
+#
+# **Parameters** (the cell tagged `parameters`; `dystress run -p name=value` or papermill's `-p`):
+# - `profile` (str, default `"small"`): smoke | small | paper
+# - `dataset` (str, default `""`): empty: the profile's dataset
+# - `data_dir` (str, default `""`): where the dataset is (empty: `$DYSTRESS_DATA` or data/)
+# - `epochs` (int, default `0`): 0: the profile's number of epochs
+# - `methods` (list[str], default `["SimCLR", "DySTreSS"]`): the runs compared (names of notebook 04)
+# - `temperature` (float, default `0.2`): SimCLR's constant temperature
+# - `tau_min` (float, default `0.07`): DySTreSS lower temperature
+# - `tau_max` (float, default `0.2`): DySTreSS upper temperature
+# - `seeds` (list[int], default `[]`): empty: the profile's seeds (smoke, small: [0]; paper: [0, 1, 2]); figures use
+#   the first
+# - `force` (bool, default `False`): retrain even when a stored result exists
 
 # %% tags=["parameters"]
 profile: str = "small"  # smoke | small | paper

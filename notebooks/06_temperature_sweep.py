@@ -20,6 +20,20 @@
 # is kept; this notebook gathers the result bundles. Wang & Liu predict, for a constant temperature:
 # accuracy first rises then falls with $\tau$ (a reverse U), $-\mathcal{U}$ falls and tolerance rises.
 # The heat map shows how sensitive DySTreSS is to its range.
+#
+# **Parameters** (the cell tagged `parameters`; `dystress run -p name=value` or papermill's `-p`):
+# - `profile` (str, default `"small"`): smoke | small | paper
+# - `taus` (list[float], default `[0.07, 0.2, 0.3, 0.7, 1.0]`): SimCLR temperatures (Wang & Liu's, and the official
+#   0.2)
+# - `tau_mins` (list[float], default `[0.07, 0.1]`): DySTreSS lower temperatures of the grid
+# - `tau_maxs` (list[float], default `[0.2, 0.5]`): DySTreSS upper temperatures of the grid
+# - `dataset` (str, default `""`): empty: the profile's dataset
+# - `data_dir` (str, default `""`): where the dataset is (empty: `$DYSTRESS_DATA` or data/)
+# - `epochs` (int, default `0`): 0: the profile's number of epochs
+# - `seeds` (list[int], default `[]`): empty: the profile's seeds (smoke, small: [0]; paper: [0, 1, 2])
+# - `force` (bool, default `False`): retrain every grid point
+# - `children_dir` (str, default `""`): where executed child notebooks go (empty: `$DYSTRESS_OUT`/06_children or
+#   ./06_children)
 
 # %% tags=["parameters"]
 profile: str = "small"  # smoke | small | paper

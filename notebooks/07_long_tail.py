@@ -21,6 +21,19 @@
 # DySTreSS with a temperature that depends on each pair's similarity. The training set has an exponential
 # profile, $n_c = \lfloor n_{\max} r^{c/(C-1)} \rfloor$, the test set stays balanced, and the metric is
 # the mean per-class accuracy of kNN@1 and kNN@10, which gives every class the same weight.
+#
+# **Parameters** (the cell tagged `parameters`; `dystress run -p name=value` or papermill's `-p`):
+# - `profile` (str, default `"small"`): smoke | small | paper
+# - `dataset` (str, default `""`): empty: the profile's long-tailed set (smoke: digits-lt; small, paper: cifar10-lt)
+# - `data_dir` (str, default `""`): where the dataset is (empty: `$DYSTRESS_DATA` or data/)
+# - `imbalance_ratio` (float, default `0.0`): n_min / n_max (0: the profile's: smoke, small 0.1; paper 0.01)
+# - `epochs` (int, default `0`): 0: the profile's number of epochs
+# - `temperature` (float, default `0.2`): SimCLR's constant temperature
+# - `tau_min` (float, default `0.07`): DySTreSS lower temperature
+# - `tau_max` (float, default `0.2`): DySTreSS upper temperature
+# - `seeds` (list[int], default `[]`): seeds of the runs and of the long-tail subset (empty: the profile's; smoke,
+#   small: [0])
+# - `force` (bool, default `False`): retrain even when a stored result exists
 
 # %% tags=["parameters"]
 profile: str = "small"  # smoke | small | paper

@@ -26,16 +26,37 @@
 # Images of any format PIL reads are resized to `image_size` and decoded once (cached). With no
 # `data_dir`, this notebook writes scikit-learn's digits as an image folder and uses that.
 #
-# The parameters: `profile` gives the recipe (model, epochs, batch, optimiser), and each of `model`,
-# `batch_size`, `lr`, `epochs` and `crop_min_scale` overrides it where set; `methods`, `temperature`,
-# `tau_min`, `tau_max`, `tau_profile` (with `tau_shift`, `tau_scale` for the shifted cosine) and
-# `detach_tau` choose the losses; `normalization` is `data` (the channel mean and standard deviation of
-# your training images, printed below) or `cifar` (CIFAR-10's); `test_fraction` is the held-out share of a
-# folder without a test split; `seed` seeds the split and the runs.
+# `profile` gives the recipe (model, epochs, batch, optimiser); each of `model`, `batch_size`, `lr`, `epochs`
+# and `crop_min_scale` overrides it where set. With `normalization` `data` the images are normalised with
+# the channel mean and standard deviation of your training images (printed below), not CIFAR-10's.
 #
 # ```bash
 # dystress run --only 08 -p data_dir=/path/to/images -p profile=small
 # ```
+#
+# **Parameters** (the cell tagged `parameters`; `dystress run -p name=value` or papermill's `-p`):
+# - `profile` (str, default `"smoke"`): smoke | small | paper: the training recipe (model, epochs, optimiser)
+# - `data_dir` (str, default `""`): your image folder (empty: the digits written out as a demonstration folder)
+# - `unlabelled` (bool, default `False`): demonstration folder only: write it without class folders
+# - `image_size` (int, default `32`): images are resized to image_size x image_size
+# - `test_fraction` (float, default `0.2`): held-out share of a folder without train/ and test/
+# - `normalization` (str, default `"data"`): data: your training images' channel mean and std | cifar: CIFAR-10's
+# - `model` (str, default `""`): empty: the profile's (smoke, small: small_cnn; paper: resnet18) | resnet18 |
+#   small_cnn | cnn4
+# - `epochs` (int, default `0`): 0: the profile's number of epochs
+# - `batch_size` (int, default `0`): 0: the profile's batch size
+# - `lr` (float, default `0.0`): 0: the profile's peak learning rate
+# - `crop_min_scale` (float, default `0.0`): 0: the profile's smallest crop area fraction
+# - `methods` (list[str], default `["SimCLR", "DySTreSS"]`): methods compared (names of notebook 04)
+# - `temperature` (float, default `0.2`): SimCLR's constant temperature
+# - `tau_min` (float, default `0.07`): DySTreSS lower temperature
+# - `tau_max` (float, default `0.2`): DySTreSS upper temperature
+# - `tau_profile` (str, default `"cosine"`): DySTreSS profile: cosine | shifted_cosine | linear | exponential
+# - `tau_shift` (float, default `-0.4`): shifted_cosine only: offset (DySTreSS*: -0.4)
+# - `tau_scale` (float, default `0.7`): shifted_cosine only: scale (DySTreSS*: 0.7)
+# - `detach_tau` (bool, default `True`): DySTreSS: tau(s) from detached similarities (the official code)
+# - `seed` (int, default `0`): seed of the split and the runs
+# - `force` (bool, default `False`): retrain even when a stored result exists
 
 # %% tags=["parameters"]
 profile: str = "smoke"  # smoke | small | paper: the training recipe (model, epochs, optimiser)

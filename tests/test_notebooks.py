@@ -46,6 +46,14 @@ def test_one_typed_parameters_cell_followed_by_the_check(source):
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=IDS)
+def test_the_first_markdown_cell_lists_every_parameter_with_its_default(source):
+    notebook = jupytext.read(source)
+    first = next(c for c in notebook.cells if c.cell_type == "markdown").source
+    for name, spec in papermill.inspect_notebook(execution.read_source(source)).items():
+        assert f"- `{name}` ({spec['inferred_type_name']}, default `{spec['default']}`)" in first, name
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=IDS)
 def test_committed_notebook_matches_its_source(source):
     committed = source.with_suffix(".ipynb")
     assert committed.exists(), f"{committed.name} is missing: run `dystress render --only {source.stem[:2]}`"
