@@ -120,9 +120,16 @@ def _relink(text: str) -> str:
     return text
 
 
-def _index(intro: str, pages: list[Page]) -> str:
+def notebook_summaries(readme_text: str) -> dict[str, str]:
+    """{"01": what it shows, ...} from the README's table of notebooks (rows ``| 01 | name | what | data |``)."""
+    rows = re.findall(r"^\| (\d\d) \| [a-z0-9_]+ \| (.+?) \| [^|]+ \|$", readme_text, re.M)
+    return dict(rows)
+
+
+def _index(intro: str, pages: list[Page], summaries: dict[str, str]) -> str:
     title, _, rest = intro.partition("\n")
-    entries = "\n".join(f"{int(p.number)}. [{p.title}]({p.stem}.ipynb)" for p in pages)
+    entries = "\n".join(f"{int(p.number)}. [{p.title}]({p.stem}.ipynb)"
+                        + (f": {summaries[p.number]}" if p.number in summaries else "") for p in pages)
     toctree = "\n".join(p.stem for p in pages)
     return (f"{title}\n{_relink(rest).strip()}\n\n## The series\n\nRead in order; every figure and number on "
             f"these pages is the committed output of the notebook, nothing was executed to build them.\n\n"
@@ -134,7 +141,8 @@ def _index(intro: str, pages: list[Page]) -> str:
 
 def stage(source: Path, readme: Path, notebook_paths: list[Path], benchmarks: Path) -> list[Page]:
     """Write the book's Sphinx sources into ``source``; returns the notebook pages in order."""
-    sections = readme_sections(readme.read_text())
+    text = readme.read_text()
+    sections = readme_sections(text)
     pages = []
     for path in notebook_paths:
         notebook = nbformat.read(path, as_version=4)
@@ -144,7 +152,7 @@ def stage(source: Path, readme: Path, notebook_paths: list[Path], benchmarks: Pa
     reproduction = sections.get(REPRODUCTION_HEADING)
     if reproduction is None:
         raise ValueError(f"{readme} has no '{REPRODUCTION_HEADING}' section for the reproduction page")
-    write_text(source / "index.md", _index(sections[""], pages))
+    write_text(source / "index.md", _index(sections[""], pages, notebook_summaries(text)))
     write_text(source / "reproduction.md", "# " + _relink(reproduction)[3:])
     write_text(source / "benchmarks.md", benchmarks.read_text())
     guide = [s for h, s in sections.items() if h not in ("", REPRODUCTION_HEADING)]
@@ -165,6 +173,8 @@ def sphinx_settings(mathjax: bool) -> dict:
     """The whole Sphinx configuration (written as the staged conf.py): myst-nb without execution, the book theme."""
     settings = {
         "project": "dystress",
+        "author": "the dystress authors",
+        "smartquotes": False,  # parameter names and code keep their straight quotes
         "extensions": ["myst_nb"],
         "html_theme": "sphinx_book_theme",
         "html_title": "dystress: a companion to DySTreSS",
