@@ -168,8 +168,9 @@ savefig(fig, NOTEBOOK, "curves")
 # %% [markdown]
 # ## The temperatures the losses used
 #
-# Mean temperature of the positive pairs and of the negative pairs per epoch, with the range seen in the
-# epoch shaded. Under DySTreSS a pair's temperature follows its similarity: negatives near $s = 0$ get
+# The temperature of the positive pairs and of the negative pairs per epoch: the median and the 10th-90th
+# percentile band of the epoch's last batch where the run recorded them, otherwise (runs that predate those
+# columns) the mean with the epoch's whole range shaded, as the panel's legend says. Under DySTreSS a pair's temperature follows its similarity: negatives near $s = 0$ get
 # $\tau_{\min}$, and a positive gets more the closer its two views are (it would reach $\tau_{\max}$ only at
 # $s = 1$). The printed means below say where the positives actually sit.
 
@@ -179,13 +180,16 @@ fig, axes = plt.subplots(1, len(shown), figsize=(4 * len(shown), 3.5), squeeze=F
 for ax, name in zip(axes[0], shown):
     trained = [r for r in results[(name, seed_values[0])].history if r["loss"] is not None]
     epoch = [r["epoch"] for r in trained]
+    quantiles = all(r.get("tau_pos_q50") is not None for r in trained)
+    centre, low_key, high_key = ("q50", "q10", "q90") if quantiles else ("mean", "min", "max")
     for kind, color in (("pos", "C0"), ("neg", "C3")):
-        mean = [r[f"tau_{kind}_mean"] for r in trained]
-        ax.plot(epoch, mean, color=color, label=f"{'positives' if kind == 'pos' else 'negatives'}")
-        ax.fill_between(epoch, [r[f"tau_{kind}_min"] for r in trained], [r[f"tau_{kind}_max"] for r in trained],
-                        color=color, alpha=0.15)
-    low = min(r[f"tau_{k}_min"] for r in trained for k in ("pos", "neg"))
-    high = max(r[f"tau_{k}_max"] for r in trained for k in ("pos", "neg"))
+        label = "positives" if kind == "pos" else "negatives"
+        ax.plot(epoch, [r[f"tau_{kind}_{centre}"] for r in trained], color=color,
+                label=f"{label}: {'median, 10-90 %' if quantiles else 'mean, min-max'}")
+        ax.fill_between(epoch, [r[f"tau_{kind}_{low_key}"] for r in trained],
+                        [r[f"tau_{kind}_{high_key}"] for r in trained], color=color, alpha=0.15)
+    low = min(r[f"tau_{k}_{low_key}"] for r in trained for k in ("pos", "neg"))
+    high = max(r[f"tau_{k}_{high_key}"] for r in trained for k in ("pos", "neg"))
     margin = max(0.1 * (high - low), 0.01)
     ax.set(xlabel="epoch", ylabel="tau", title=f"{name} (seed {seed_values[0]})", ylim=(low - margin, high + margin))
     ax.legend(fontsize=8)

@@ -30,7 +30,9 @@
 #    (true positives) against same-class (false negatives) and other-class (true negatives) pairs, with the
 #    earth mover's distance between those distributions, as DySTreSS analyses it;
 # 4. Wang & Liu's Fig. 8: the positive similarity against the 10 most similar negatives;
-# 5. a t-SNE of the test features, and how kNN accuracy, uniformity and tolerance evolve during training.
+# 5. a t-SNE of the test features, and how the structure evolves during training: kNN accuracy; globally,
+#    uniformity and inter-class uniformity; locally, tolerance and 1-NN accuracy (the class of the single
+#    nearest training image), each recorded every `eval_every` epochs.
 #
 # All of it comes from each run's evaluation bundle (`dystress.engine.evaluate.evaluation_bundle`), computed once
 # on the test set. Accuracy (kNN, linear probe) uses the backbone features, as the paper evaluates; uniformity,
@@ -177,17 +179,23 @@ axes[0, -1].legend(title="class", fontsize=7, markerscale=3, loc="center left", 
 savefig(fig, NOTEBOOK, "tsne")
 
 # %%
-fig, axes = plt.subplots(1, 3, figsize=(14, 3.6))
+panels = [("knn_top1", 1, "kNN top-1 (%)"), ("uniformity", -1, "-uniformity (global)"),
+          ("tolerance", 1, "tolerance (local)"), ("knn1_top1", 1, "1-NN accuracy (%) (local)"),
+          ("inter_class_uniformity", -1, "-inter-class uniformity (global)")]
+recorded = [p for p in panels if all(r.get(p[0]) is not None for res in results.values() for r in res.history
+                                     if r["knn_top1"] is not None)]  # runs that predate a column lack it
+fig, axes = plt.subplots(1, len(recorded), figsize=(4.2 * len(recorded), 3.6), squeeze=False, layout="constrained")
 for name, result in results.items():
     evaluated = [r for r in result.history if r["knn_top1"] is not None]
-    epoch = [r["epoch"] for r in evaluated]
-    axes[0].plot(epoch, [r["knn_top1"] for r in evaluated], "o-", label=name)
-    axes[1].plot(epoch, [-r["uniformity"] for r in evaluated], "o-", label=name)
-    axes[2].plot(epoch, [r["tolerance"] for r in evaluated], "o-", label=name)
-for ax, title in zip(axes, ("kNN top-1 (%)", "-uniformity (global)", "tolerance (local)")):
+    for ax, (key, sign, _) in zip(axes[0], recorded):
+        ax.plot([r["epoch"] for r in evaluated], [sign * r[key] for r in evaluated], "o-", label=name)
+for ax, (_, _, title) in zip(axes[0], recorded):
     ax.set(xlabel="epoch", ylabel=title, title=title)
-axes[0].legend()
+axes[0, 0].legend()
 savefig(fig, NOTEBOOK, "evolution")
+missing = [panel[2] for panel in panels if panel not in recorded]
+print("per-epoch structure shown:", ", ".join(t for _, _, t in recorded)
+      + (f"; not recorded by these runs: {', '.join(missing)}" if missing else ""))
 
 # %% [markdown]
 # ## Published, for orientation
