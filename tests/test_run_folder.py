@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from dystress import cli
 from dystress.engine import run_folder
@@ -123,6 +124,7 @@ def test_the_manifest_keeps_every_segment_and_a_rerun_changes_nothing(tmp_path):
     assert [s["epochs"] for s in manifest["segments"]] == [[0, 1], [1, 3]]
     assert manifest["segments"][0] == first["segments"][0], "an earlier segment is never rewritten"
     assert [s["execution"]["deterministic"] for s in manifest["segments"]] == [False, True]
+    assert all(s["threads"] == torch.get_num_threads() for s in manifest["segments"])  # what the seconds ran on
     assert json.loads(config_before)["deterministic"] is False, "config.json keeps what the run was created with"
     assert manifest["train_seconds"] == pytest.approx(sum(s["train_seconds"] for s in manifest["segments"]), abs=0.2)
     assert manifest["epochs_trained"] == 3 and manifest["segments"][1]["id"] != first["segments"][0]["id"]

@@ -38,6 +38,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from dystress.atomic import TEMPORARY_MARK, remove_leftovers, replacing, write_text
 from dystress.engine.config import from_dict
@@ -223,7 +224,8 @@ def new_segment(config, device, first_epoch: int, processes: int = 1) -> dict:
     return {"id": secrets.token_hex(4), "started": _timestamp(now), "finished": _timestamp(now),
             "wall_seconds": 0.0, "train_seconds": 0.0,
             "epochs": [first_epoch, first_epoch], "host": platform.node(), "pid": os.getpid(),
-            "device": device_description(device), "processes": processes, "git_commit": _git_commit(),
+            "device": device_description(device), "processes": processes, "threads": torch.get_num_threads(),
+            "git_commit": _git_commit(),
             "versions": versions(), "execution": {k: getattr(config, k) for k in EXECUTION_FIELDS},
             "_start": now}
 
