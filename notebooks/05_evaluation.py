@@ -118,6 +118,15 @@ recipes.record_summary(NOTEBOOK, [recipes.summary_row(NOTEBOOK, n, r) for found 
                                   for n, r in found.items()])
 
 # %% [markdown]
+# **Pull against push in the trained models.** Notebook 02 showed that with a detached $\tau(s)$ DySTreSS
+# pushes the negatives harder than it pulls the positive (push / pull 2.136 for its synthetic anchor, 1 for
+# a constant $\tau$): relative to SimCLR it weighs uniformity over alignment. The committed `small` runs go
+# that way: DySTreSS's two views are less aligned (0.983 against 0.813; alignment is a distance, lower is
+# closer) and its projections about as uniform or slightly more (-uniformity 3.378 against 3.298). That is
+# one seed of each (n = 1), so neither difference can be told from seed noise; the three-seed comparison
+# of notebook 04 is the test.
+
+# %% [markdown]
 # ### Similarity distributions of the three kinds of pairs
 #
 # Each image's two augmented views (true positives), pairs of different images of the same class (false
