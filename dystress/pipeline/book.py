@@ -5,7 +5,7 @@ myst-nb (execution off) and written by Sphinx with the book theme. Sphinx, myst-
 install from PyPI alone and build offline (Jupyter Book 2 is a Node application that fetches its theme
 from the network at build time, so it cannot). The site:
 
-    index.html                  the introduction and the series 01-08 in order, each with its title line
+    index.html                  the introduction and the series 01-08 in order: title line and README summary
     NN_name.html                one page per notebook, opened by how to rerun it (its parameters with their
                                 defaults and help, the ``dystress run`` and papermill commands)
     reproduction.html           the reproduction table of README.md
