@@ -169,6 +169,12 @@ ax.grid(False)
 fig.colorbar(image, ax=ax)
 savefig(fig, NOTEBOOK, "dystress_grid")
 
+# %%
+print("Wang & Liu, CIFAR-10, ResNet-18 (paper):")
+print("tau          " + "".join(f"{t:>8g}" for t in published.WANG_LIU_TAUS))
+for key, label in (("acc", "linear top-1"), ("neg_uniformity", "-uniformity"), ("tolerance", "tolerance")):
+    print(f"{label:<13}" + "".join(f"{v:>8}" for v in wl[key]["contrastive"]))
+
 # %% [markdown]
 # ## What the numbers show, and what they do not
 #
