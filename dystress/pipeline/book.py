@@ -115,9 +115,19 @@ def readme_sections(text: str) -> dict[str, str]:
 
 
 def _relink(text: str) -> str:
+    """README links to files that are pages of the book point at those pages (anchors kept)."""
     for target, page in LINK_TARGETS.items():
-        text = text.replace(f"]({target})", f"]({page})")
+        text = text.replace(f"]({target})", f"]({page})").replace(f"]({target}#", f"]({page}#")
     return text
+
+
+def _copy_images(text: str, root: Path, source: Path) -> None:
+    """Copy the images a Markdown text shows, ``![...](relative/path)`` under ``root``, into the staged book."""
+    for target in re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", text):
+        path = (root / target).resolve()
+        if "://" not in target and path.is_file() and path.is_relative_to(root.resolve()):
+            (source / target).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, source / target)
 
 
 def notebook_summaries(readme_text: str) -> dict[str, str]:
@@ -143,6 +153,8 @@ def stage(source: Path, readme: Path, notebook_paths: list[Path], benchmarks: Pa
     """Write the book's Sphinx sources into ``source``; returns the notebook pages in order."""
     text = readme.read_text()
     sections = readme_sections(text)
+    _copy_images(text, readme.parent, source)
+    _copy_images(benchmarks.read_text(), benchmarks.parent, source)
     pages = []
     for path in notebook_paths:
         notebook = nbformat.read(path, as_version=4)
