@@ -113,6 +113,21 @@ def test_papermill_cli_sets_parameters_and_rejects_unknown_ones(private_folders)
     assert bad.returncode != 0 and "unknown notebook parameter 'tau_maxx'" in bad.stderr
 
 
+def test_pretraining_over_seeds_prints_the_spread_and_the_paired_difference(private_folders):
+    summary = private_folders / "summary"
+    nb = execution.execute(SOURCES[3], private_folders / "04.ipynb",
+                           {"profile": "smoke", "methods": ["SimCLR", "DySTreSS"], "seeds": [0, 1], "epochs": 1},
+                           figure_dir=private_folders / "figures", environment={"DYSTRESS_SUMMARY_DIR": str(summary)})
+    text = "".join(o.get("text", "") for c in code_cells(nb) for o in c.outputs)
+    table = next(line for line in text.splitlines() if line.startswith("DySTreSS  2 "))
+    assert table.count("±") == 6  # kNN, linear, -uniformity, tolerance, final loss, train s
+    assert "DySTreSS  - SimCLR, kNN top-1: " in text and "(n=2)" in text and "95% interval" in text
+    rows = json.loads((summary / "04_pretraining.json").read_text())
+    assert sorted((r["run"], r["seed"]) for r in rows) == [("DySTreSS", 0), ("DySTreSS", 1), ("SimCLR", 0),
+                                                           ("SimCLR", 1)]
+    assert len({r["knn_top1"] for r in rows}) == 4  # four different runs
+
+
 @pytest.mark.parametrize("labelled", [True, False], ids=["labelled", "unlabelled"])
 def test_your_dataset_notebook_on_a_new_folder(labelled, private_folders):
     folder = private_folders / "pictures"
