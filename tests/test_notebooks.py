@@ -125,7 +125,7 @@ def test_pretraining_over_seeds_prints_the_spread_and_the_paired_difference(priv
     rows = json.loads((summary / "04_pretraining.json").read_text())
     assert sorted((r["run"], r["seed"]) for r in rows) == [("DySTreSS", 0), ("DySTreSS", 1), ("SimCLR", 0),
                                                            ("SimCLR", 1)]
-    assert len({r["knn_top1"] for r in rows}) == 4  # four different runs
+    assert len({r["final_loss"] for r in rows}) == 4  # four different runs (kNN on 359 images can tie)
 
 
 @pytest.mark.parametrize("labelled", [True, False], ids=["labelled", "unlabelled"])
