@@ -79,3 +79,21 @@ def test_the_text_table_prints_n_and_the_spread_of_each_number():
     assert header.split() == ["method", "n", "kNN", "top-1", "tolerance"]
     assert simclr.split() == ["SimCLR", "2", "43.00", "±", "1.41", "-"]
     assert dystress.split() == ["DySTreSS", "1", "40.00", "-"]
+
+
+def test_the_run_summary_gives_each_method_over_seeds_and_each_run(tmp_path):
+    import json
+
+    from dystress.pipeline import summary
+
+    rows = [{"notebook": "04_pretraining", "run": "SimCLR", "seed": s, "knn_top1": v, "dataset": "digits"}
+            for s, v in ((0, 1.0), (1, 2.0))]
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "04_pretraining.json").write_text(json.dumps(rows))
+    table = summary.write(tmp_path / "in", tmp_path)
+    written = json.loads((tmp_path / "summary.json").read_text())
+    assert written["runs"] == rows and written["methods"][0]["seeds"] == [0, 1]
+    assert written["methods"][0]["knn_top1"]["n"] == 2
+    text = table.read_text()
+    assert "| 04_pretraining | SimCLR | 0, 1 | digits |" in text and "1.50 ± 0.71 (2)" in text
+    assert "| 04_pretraining | SimCLR | 1 | digits | - | - | - | 2.00 |" in text

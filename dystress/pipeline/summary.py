@@ -14,8 +14,9 @@ from pathlib import Path
 from dystress.atomic import write_text
 from dystress.pipeline import seeds
 
-COLUMNS = (("notebook", "notebook", "{}"), ("run", "run", "{}"), ("seed", "seed", "{}"), ("dataset", "dataset", "{}"),
-           ("model", "model", "{}"), ("temperature", "temperature", "{}"), ("epochs", "epochs", "{}"),
+COLUMNS = (("notebook", "notebook", "{}"), ("run", "run", "{}"), ("seed", "seed", "{}"),
+           ("dataset", "dataset", "{}"), ("model", "model", "{}"), ("temperature", "temperature", "{}"),
+           ("epochs", "epochs", "{}"),
            ("knn_top1", "kNN top-1 %", "{:.2f}"),
            ("linear_top1", "linear top-1 %", "{:.2f}"), ("knn10_mean_class", "kNN@10 mean/class %", "{:.2f}"),
            ("neg_uniformity", "-uniformity", "{:.3f}"), ("tolerance", "tolerance", "{:.3f}"),
@@ -51,7 +52,7 @@ def _table(rows: list[dict], columns: tuple) -> list[str]:
 
 def markdown(rows: list[dict]) -> str:
     """The per-method table (mean ± std over seeds, n in parentheses), then the per-run table."""
-    per_method = tuple(("seeds", "seeds", "{}") if key == "seed" else c for c in COLUMNS for key in [c[0]])
+    per_method = tuple(("seeds", "seeds", "{}") if column[0] == "seed" else column for column in COLUMNS)
     lines = ["## Per method, over seeds: mean ± std (n)", ""] + _table(seeds.aggregate(rows), per_method)
     lines += ["", "## Per run", ""] + _table(rows, COLUMNS)
     return "\n".join(lines) + "\n"
