@@ -118,17 +118,19 @@ def aggregate(rows: list[dict], label: str = "run") -> list[dict]:
     return out
 
 
+def format_aggregate(value: dict | None, fmt: str = "{:.2f}") -> str:
+    """An ``aggregate`` number {"mean", "std", "n"} as "mean ± std" with ``fmt`` ("-" for None, the mean alone
+    for one seed)."""
+    if value is None:
+        return "-"
+    return fmt.format(value["mean"]) + ("" if value["std"] is None else " ± " + fmt.format(value["std"]))
+
+
 def text_table(rows: list[dict], columns: list[tuple[str, str, int]], label: str = "run") -> str:
     """A fixed-width table of ``aggregate`` rows: the label, n, then "mean ± std" for each (key, title, digits)
     of ``columns`` ("-" where a row lacks the number, the mean alone for one seed)."""
-
-    def cell(value: dict | None, digits: int) -> str:
-        if value is None:
-            return "-"
-        return f"{value['mean']:.{digits}f}" + ("" if value["std"] is None else f" ± {value['std']:.{digits}f}")
-
-    body = [[row[label], str(len(row["seeds"]))] + [cell(row.get(key), digits) for key, _, digits in columns]
-            for row in rows]
+    body = [[row[label], str(len(row["seeds"]))] + [format_aggregate(row.get(key), f"{{:.{digits}f}}")
+                                                      for key, _, digits in columns] for row in rows]
     header = ["method", "n"] + [title for _, title, _ in columns]
     widths = [max(len(r[i]) for r in [header] + body) for i in range(len(header))]
     lines = ["  ".join(text.ljust(w) if i == 0 else text.rjust(w) for i, (text, w) in enumerate(zip(r, widths)))

@@ -37,8 +37,7 @@ def _cell(value, fmt: str) -> str:
     if value is None:
         return "-"
     if isinstance(value, dict):  # an aggregated number
-        spread = fmt.format(value["mean"]) + ("" if value["std"] is None else " ± " + fmt.format(value["std"]))
-        return f"{spread} ({value['n']})"
+        return f"{seeds.format_aggregate(value, fmt)} ({value['n']})"
     if isinstance(value, list):
         return ", ".join(map(str, value))
     return fmt.format(value)
