@@ -33,6 +33,9 @@ def test_seed_lists():
         recipes.seed_list("smoke", [1, 1])
     with pytest.raises(ValueError, match="seed must be an integer >= 0"):
         recipes.seed_list("smoke", [-1])
+    with pytest.raises(ValueError, match=r"seeds must list at least one seed, got \[\]"):
+        recipes.check_seeds([])
+    assert recipes.check_seeds([2, 0]) == [2, 0]
 
 
 def test_sweep_points_repeat_the_grid_per_seed_and_their_parameters_compute_the_point():

@@ -43,12 +43,18 @@ NOTEBOOK_CHOICES = {
 def seed_list(profile: str, seeds: list[int] | None = None) -> list[int]:
     """The seeds a notebook runs: ``seeds`` if given (distinct, each a valid seed), else the profile's."""
     checks.one_of("profile", profile, tuple(PROFILES))
-    chosen = list(seeds) if seeds else list(NOTEBOOK_CHOICES[profile]["seeds"])
-    for seed in chosen:
+    return check_seeds(list(seeds) if seeds else list(NOTEBOOK_CHOICES[profile]["seeds"]))
+
+
+def check_seeds(seeds: list[int]) -> list[int]:
+    """``seeds`` if it lists at least one seed, each a valid seed, none twice; else a ValueError naming them."""
+    if not seeds:
+        raise ValueError("seeds must list at least one seed, got []")
+    for seed in seeds:
         checks.integer("seed", seed, minimum=0, maximum=MAX_SEED)
-    if len(set(chosen)) != len(chosen):
-        raise ValueError(f"seeds must be distinct, got {chosen}")
-    return chosen
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct, got {seeds}")
+    return list(seeds)
 
 
 def base_config(profile: str, dataset: str = "", data_dir: str = "", epochs: int = 0, seed: int = 0,
