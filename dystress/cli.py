@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from dystress.pipeline import execution, summary
+from dystress.pipeline import summary
 from dystress.pipeline.parameters import PROFILES
 
 
@@ -41,16 +41,22 @@ def parse_assignments(pairs: list[str]) -> dict:
 def declared_parameters(source: Path) -> set[str]:
     import papermill
 
+    from dystress.pipeline import execution
+
     return set(papermill.inspect_notebook(execution.read_source(source)))
 
 
 def _selected(only: str | None) -> list[Path]:
     """The notebooks named by ``--only`` ("01,02" or names; None: all)."""
+    from dystress.pipeline import execution  # the notebook stack, which `train` and `evaluate` do not need
+
     names = [o.strip() for o in only.split(",") if o.strip()] if only else None
     return execution.list_notebooks(only=names)
 
 
 def _run(args: argparse.Namespace) -> int:
+    from dystress.pipeline import execution
+
     sources = _selected(args.only)
     extra = parse_assignments(args.parameter or [])
     if args.recompute:
@@ -88,6 +94,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _render(args: argparse.Namespace) -> int:
+    from dystress.pipeline import execution
+
     for source in _selected(args.only):
         execution.render(source, figure_dir=Path(args.figures))
     return 0

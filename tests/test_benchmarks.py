@@ -1,6 +1,9 @@
 """The benchmark scripts run (their figures are measurements, never asserted on)."""
 
 import json
+import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -45,3 +48,36 @@ def test_small_recipe_measures_the_signal_against_training_time(cifar10_subset, 
     assert "tiny: untrained" in capsys.readouterr().out
     small_recipe.main(["--plot", str(out), "--figure", str(tmp_path / "curves.png")])
     assert (tmp_path / "curves.png").stat().st_size > 5_000
+
+
+def stub_machine(tmp_path: Path, failing: str = "") -> dict:
+    """A PATH whose python3 and nvidia-smi only record their arguments; python3 fails when they contain
+    ``failing``."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls.txt"
+    (bin_dir / "python3").write_text(f'#!/bin/sh\necho "$*" >> {calls}\ncase "$*" in *"{failing or "#none#"}"*) '
+                                     f'exit 3;; esac\nexit 0\n')
+    (bin_dir / "nvidia-smi").write_text("#!/bin/sh\necho 'NVIDIA H200, 143771 MiB'\n")
+    for tool in bin_dir.iterdir():
+        tool.chmod(0o755)
+    return os.environ | {"PATH": f"{bin_dir}:{os.environ['PATH']}", "OUT": str(tmp_path / "out")}
+
+
+def test_the_gpu_check_runs_every_step_and_fails_when_one_fails(tmp_path):
+    script = BENCHMARKS / "gpu_check.sh"
+    done = subprocess.run(["bash", str(script), str(tmp_path / "images")], env=stub_machine(tmp_path),
+                          capture_output=True, text=True)
+    calls = (tmp_path / "calls.txt").read_text()
+    assert done.returncode == 0 and "== gpu check: passed" in done.stdout, done.stdout + done.stderr
+    assert "-m cuda tests/test_devices.py" in calls and "--device cuda --data cifar10" in calls and "--fast" in calls
+    assert "-m dystress train --profile paper" in calls and "--epochs 2" in calls
+    assert "gpu check: passed" in (tmp_path / "out" / "gpu_check.log").read_text()
+
+    (tmp_path / "calls.txt").unlink()
+    for folder in ("bin", "out"):
+        shutil.rmtree(tmp_path / folder)
+    done = subprocess.run(["bash", str(script)], env=stub_machine(tmp_path, failing="bench.py"), capture_output=True,
+                          text=True)
+    assert done.returncode == 1 and "exit 3" in done.stdout and "== gpu check: FAILED" in done.stdout
+    assert "--profile paper" in (tmp_path / "calls.txt").read_text()  # a failed step does not stop the others

@@ -1,4 +1,7 @@
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -132,3 +135,22 @@ def test_a_new_loss_is_one_class_and_trains_through_the_cli(registry, tmp_path, 
     assert json.loads((run / "manifest.json").read_text())["run"].startswith("toy_weighted-")
     assert cli.main(args[:-2] + ["--tau_max", "0.3", "--run-dir", str(tmp_path / "other")]) == 2
     assert "tau_max is not a parameter of loss 'toy_weighted'" in capsys.readouterr().err
+
+
+def test_train_and_evaluate_need_no_notebook_packages(tmp_path):
+    """A machine with torch alone (a GPU image without papermill, jupytext or nbformat) trains and evaluates."""
+    notebook_stack = ("jupytext", "nbformat", "papermill", "nbclient")
+    blocked = f"import sys\nfor name in {notebook_stack!r}:\n    sys.modules[name] = None\n"
+    run = tmp_path / "run"
+    argv = ["dystress", "train", "--profile", "smoke", "--subset_total", "192", "--epochs", "1", "--knn_k", "10",
+            "--run-dir", str(run)]
+    script = blocked + f"sys.argv = {argv!r}\nimport runpy\nrunpy.run_module('dystress', run_name='__main__')"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=os.environ | {"DYSTRESS_RESULTS": str(tmp_path / "results")})
+    assert done.returncode == 0, done.stderr
+    assert "epoch 1" in done.stdout and (run / "checkpoint.pt").exists()
+    evaluated = subprocess.run([sys.executable, "-c", blocked + "from dystress.cli import main\n"
+                                f"sys.exit(main(['evaluate', {str(run)!r}, '--max-points', '50']))"],
+                               capture_output=True, text=True)
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert (run / "bundle.npz").exists()
