@@ -94,7 +94,7 @@ def test_main_job_runs_the_whole_series_from_scratch(private_folders, capsys):
     assert [r["run"] for r in smoke_04] == ["SimCLR", "DySTreSS", "MACL", "DCL", "Hard", "Kukleva"]
     assert all(r["knn_top1"] > 50 for r in smoke_04)  # digits, 5 epochs: far above chance (10 %)
     assert "| 04_pretraining | DySTreSS | 0 | digits |" in (out / "summary.md").read_text()
-    assert len(list((out / "06_children").glob("04_pretraining-*.ipynb"))) == 7  # 2 of 9 points shared with 04
+    assert len(list((out / "06_children").glob("04_pretraining-*.ipynb"))) == 6  # 2 of 8 points shared with 04
     print(capsys.readouterr().out)
 
 

@@ -27,7 +27,10 @@ def test_every_recipe_is_the_loss_its_name_says():
 
 
 def test_seed_lists():
-    assert recipes.seed_list("small") == [0] and recipes.seed_list("paper") == [0, 1, 2]
+    assert recipes.seed_list("small") == [0, 1, 2] and recipes.seed_list("paper") == [0, 1, 2]
+    assert recipes.seed_list("smoke", choice="sweep_seeds") == [0]
+    with pytest.raises(ValueError, match="choice must be one of seeds, sweep_seeds"):
+        recipes.seed_list("small", choice="seed")
     assert recipes.seed_list("smoke", [3, 1]) == [3, 1]
     with pytest.raises(ValueError, match="seeds must be distinct"):
         recipes.seed_list("smoke", [1, 1])

@@ -1,5 +1,6 @@
 """What a run folder records stays true: fresh bundles, derived publishing, kept provenance, one writer."""
 
+import ast
 import json
 import shutil
 import subprocess
@@ -173,3 +174,23 @@ def test_every_committed_result_is_found_from_its_own_config(monkeypatch):
         found = runs.find_result(config)
         assert found is not None and found.source == "results" and found.folder == folder
         assert found.summary["knn"]["top1"] == pytest.approx(found.history[-1]["knn_top1"])
+
+
+def test_the_committed_small_notebooks_find_every_run_they_render(monkeypatch):
+    """Notebooks 04-07 render the `small` profile from results/: each run their defaults ask for is committed
+    (else re-executing them would train for hours)."""
+    import papermill
+
+    from dystress.pipeline import execution, recipes
+
+    monkeypatch.delenv("DYSTRESS_RESULTS")
+    monkeypatch.setenv("DYSTRESS_RUNS", "/nonexistent-runs")  # results/ alone
+    sweep = papermill.inspect_notebook(execution.read_source(ROOT / "notebooks" / "06_temperature_sweep.py"))
+    default = {name: ast.literal_eval(spec["default"]) for name, spec in sweep.items() if name in ("taus", "tau_mins", "tau_maxs")}
+    configs = [p["config"] for p in recipes.sweep_points("small", **default)]
+    for seed in recipes.seed_list("small"):
+        configs += list(recipes.method_configs("small", seed=seed).values())
+        configs += list(recipes.long_tail_configs("small", seed=seed).values())
+    missing = [c.run_name() for c in configs if runs.find_result(c) is None]
+    assert not missing, f"not in results/: {missing}"
+    assert len(configs) == 8 + 27 + 9

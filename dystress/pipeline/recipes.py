@@ -13,8 +13,9 @@ a name means:
     DCL        decoupled loss (the positive left out of the denominator) with the constant ``temperature``
     DCLW       DCL with the positive pair weighted by its von Mises-Fisher weight, sigma 0.5
     Hard       Wang & Liu's hard loss, the 8.19 % hardest negatives, constant ``temperature``
-    Kukleva    NT-Xent with the cosine epoch schedule tau in [0.1, 1.0], five periods over the run
-               (Kukleva et al. use period 400 for 2,000 epochs)
+    Kukleva    NT-Xent with the cosine epoch schedule tau in [0.1, 1.0], half period T = epochs // 10 (at
+               least 1): five periods over a run of a multiple of 10 epochs (Kukleva et al. use period 400 for
+               2,000 epochs); over the 18 epochs of ``small``, T = 1 and tau alternates 1.0, 0.1 every epoch
     iSogCLR    a learned temperature per image (Qiu et al.), its defaults: tau in [0.05, 1.0] from 0.1
 """
 
@@ -29,21 +30,26 @@ from dystress.atomic import write_text
 from dystress.engine.config import MAX_SEED, PROFILES, TrainConfig, resolve
 
 RECIPES = ("SimCLR", "DySTreSS", "DySTreSS*", "MACL", "DCL", "DCLW", "Hard", "Kukleva", "iSogCLR")  # by name
-FIRST_RECIPES = ("SimCLR", "DySTreSS", "MACL", "DCL", "Hard", "Kukleva")  # the six the stored small runs compare
+SMOKE_RECIPES = ("SimCLR", "DySTreSS", "MACL", "DCL", "Hard", "Kukleva")  # six, to keep smoke within minutes
 
-# what the notebooks choose per profile, beyond its training settings
+# what the notebooks choose per profile, beyond its training settings: the recipes of 04/05, the long-tailed
+# set of 07, the seeds of 04/05/07 ("seeds") and of the sweep of 06 ("sweep_seeds")
 NOTEBOOK_CHOICES = {
-    "smoke": {"recipes": FIRST_RECIPES, "long_tail": "digits-lt", "imbalance_ratio": 0.1, "seeds": (0,)},
-    "small": {"recipes": FIRST_RECIPES, "long_tail": "cifar10-lt", "imbalance_ratio": 0.1, "seeds": (0,)},
+    "smoke": {"recipes": SMOKE_RECIPES, "long_tail": "digits-lt", "imbalance_ratio": 0.1, "seeds": (0,),
+              "sweep_seeds": (0,)},
+    "small": {"recipes": RECIPES, "long_tail": "cifar10-lt", "imbalance_ratio": 0.01, "seeds": (0, 1, 2),
+              "sweep_seeds": (0,)},
     "paper": {"recipes": ("SimCLR", "DySTreSS"), "long_tail": "cifar10-lt", "imbalance_ratio": 0.01,
-              "seeds": (0, 1, 2)},
+              "seeds": (0, 1, 2), "sweep_seeds": (0, 1, 2)},
 }
 
 
-def seed_list(profile: str, seeds: list[int] | None = None) -> list[int]:
-    """The seeds a notebook runs: ``seeds`` if given (distinct, each a valid seed), else the profile's."""
+def seed_list(profile: str, seeds: list[int] | None = None, choice: str = "seeds") -> list[int]:
+    """The seeds a notebook runs: ``seeds`` if given (distinct, each a valid seed), else the profile's
+    ``choice`` ("seeds" for notebooks 04, 05, 07; "sweep_seeds" for the sweep of 06)."""
     checks.one_of("profile", profile, tuple(PROFILES))
-    return check_seeds(list(seeds) if seeds else list(NOTEBOOK_CHOICES[profile]["seeds"]))
+    checks.one_of("choice", choice, ("seeds", "sweep_seeds"))
+    return check_seeds(list(seeds) if seeds else list(NOTEBOOK_CHOICES[profile][choice]))
 
 
 def check_seeds(seeds: list[int]) -> list[int]:
@@ -109,7 +115,7 @@ def method_configs(profile: str, methods: list[str] | None = None, temperature: 
 def sweep_points(profile: str, taus: list[float], tau_mins: list[float], tau_maxs: list[float], dataset: str = "",
                  data_dir: str = "", epochs: int = 0, seeds: list[int] | None = None) -> list[dict]:
     """The grid of notebook 06: SimCLR at each constant tau, DySTreSS at each (tau_min <= tau_max) pair, for each
-    seed (``seeds`` None or empty: the profile's).
+    seed (``seeds`` None or empty: the profile's sweep seeds).
 
     Each point: {"label", "seed", "method", "temperature" or "tau_min"/"tau_max", "config", "parameters"}, where
     ``label`` names the grid point (the same for every seed) and ``parameters`` are the values that make
@@ -124,7 +130,7 @@ def sweep_points(profile: str, taus: list[float], tau_mins: list[float], tau_max
                 "parameters": parameters}
 
     points = []
-    for seed in seed_list(profile, seeds):
+    for seed in seed_list(profile, seeds, "sweep_seeds"):
         points += [point(f"SimCLR-tau{tau:g}", seed, "SimCLR", temperature=tau) for tau in taus]
         points += [point(f"DySTreSS-{lo:g}-{hi:g}", seed, "DySTreSS", tau_min=lo, tau_max=hi)
                    for lo in tau_mins for hi in tau_maxs if lo <= hi]
