@@ -46,7 +46,8 @@ def _dystress_imports():
 
 def test_layers_import_downwards_only_and_without_cycles():
     graph = _dystress_imports()
-    order = {"checks": 0, "atomic": 0, "paths": 0, "mathematics": 1, "engine": 2, "pipeline": 3, "cli": 4, "__main__": 5}
+    order = {"checks": 0, "atomic": 0, "paths": 0, "mathematics": 1, "engine": 2, "pipeline": 3, "cli": 4,
+             "__main__": 5}
     layer = lambda module: order[module.split(".")[1]]  # noqa: E731
     upward = [(m, d) for m, deps in graph.items() if m != "dystress" for d in deps if layer(d) > layer(m)]
     assert not upward, f"imports from a later layer: {upward}"

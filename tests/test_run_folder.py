@@ -186,7 +186,7 @@ def test_the_committed_small_notebooks_find_every_run_they_render(monkeypatch):
     monkeypatch.delenv("DYSTRESS_RESULTS")
     monkeypatch.setenv("DYSTRESS_RUNS", "/nonexistent-runs")  # results/ alone
     sweep = papermill.inspect_notebook(execution.read_source(ROOT / "notebooks" / "06_temperature_sweep.py"))
-    default = {name: ast.literal_eval(spec["default"]) for name, spec in sweep.items() if name in ("taus", "tau_mins", "tau_maxs")}
+    default = {name: ast.literal_eval(sweep[name]["default"]) for name in ("taus", "tau_mins", "tau_maxs")}
     configs = [p["config"] for p in recipes.sweep_points("small", **default)]
     for seed in recipes.seed_list("small"):
         configs += list(recipes.method_configs("small", seed=seed).values())
