@@ -186,11 +186,14 @@ def test_the_committed_small_notebooks_find_every_run_they_render(monkeypatch):
     monkeypatch.delenv("DYSTRESS_RESULTS")
     monkeypatch.setenv("DYSTRESS_RUNS", "/nonexistent-runs")  # results/ alone
     sweep = papermill.inspect_notebook(execution.read_source(ROOT / "notebooks" / "06_temperature_sweep.py"))
-    default = {name: ast.literal_eval(sweep[name]["default"]) for name in ("taus", "tau_mins", "tau_maxs")}
+    default = {name: ast.literal_eval(sweep[name]["default"]) for name in ("taus", "tau_mins", "tau_maxs", "shifted")}
+    shifted = default.pop("shifted")
     configs = [p["config"] for p in recipes.sweep_points("small", **default)]
+    configs += [p["config"] for p in recipes.shifted_points("small", shifted)]
     for seed in recipes.seed_list("small"):
         configs += list(recipes.method_configs("small", seed=seed).values())
         configs += list(recipes.long_tail_configs("small", seed=seed).values())
     missing = [c.run_name() for c in configs if runs.find_result(c) is None]
     assert not missing, f"not in results/: {missing}"
-    assert len(configs) == 8 + 27 + 9
+    # 06: SimCLR 5 tau x 3 seeds, DySTreSS 3 x 3 grid x 3 seeds, 6 shifted x 3 seeds; 04: 9 x 3; 07: 3 x 3
+    assert len(configs) == 15 + 27 + 18 + 27 + 9

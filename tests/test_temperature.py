@@ -3,7 +3,8 @@ import math
 import pytest
 import torch
 
-from dystress.mathematics.temperature import SHAPES, TemperatureProfile, as_profile, constant, kukleva_schedule
+from dystress.mathematics.temperature import (SHAPES, TemperatureProfile, as_profile, constant, cooled_share,
+                                            kukleva_schedule)
 
 
 def test_cosine_profile_check_values_from_the_paper():
@@ -78,3 +79,45 @@ def test_kukleva_schedule():
 def test_bad_parameters(build, message):
     with pytest.raises(ValueError, match=message):
         build()
+
+
+def _naive_cooled_share(edges, counts, cooled) -> float:
+    total = inside = 0.0
+    for b in range(len(counts)):
+        centre = (edges[b] + edges[b + 1]) / 2
+        total += counts[b]
+        inside += counts[b] if cooled(centre) else 0.0
+    return inside / total
+
+
+@pytest.mark.parametrize("shift, scale", [(-0.4, 0.7), (0.0, 0.7), (-0.6, 0.5), (-0.2, 1.0)])
+def test_cooled_share_of_the_shifted_profile_is_its_closed_form_window(shift, scale):
+    edges = torch.linspace(-1, 1, 81, dtype=torch.float64)  # centres at odd multiples of 1/80: no ties below
+    counts = torch.rand(80, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    profile = TemperatureProfile("shifted_cosine", 0.07, 0.2, shift, scale)
+    # tau(c) <= the middle of the range  <=>  cos(pi x) <= 0 for x = (c + shift) / scale, below the cap at -shift:
+    # x in [-1.5, -0.5], or for a small scale also [-3.5, -2.5]
+    window = lambda c: c <= -shift and 0.5 <= (-(c + shift) / scale) % 2 <= 1.5  # noqa: E731
+    expected = _naive_cooled_share(edges.tolist(), counts.tolist(), window)
+    assert cooled_share(profile, edges, counts) == pytest.approx(expected, abs=1e-12)
+    assert 0 < expected < 1
+
+
+def test_cooled_share_of_the_cosine_profile_is_the_middle_half_and_constant_cools_nothing():
+    edges = torch.linspace(-1, 1, 101, dtype=torch.float64)
+    assert cooled_share(TemperatureProfile("cosine", 0.07, 0.2), edges, torch.ones(100)) == pytest.approx(0.5)
+    assert cooled_share(constant(0.2), edges, torch.ones(100)) == 0.0
+    only_high = torch.zeros(100)
+    only_high[-3:] = 1.0  # similarities above 0.94: every pair at the top of the cosine profile
+    assert cooled_share(TemperatureProfile("cosine", 0.07, 0.2), edges, only_high) == 0.0
+
+
+@pytest.mark.parametrize("edges, counts, message", [
+    (torch.linspace(-1, 1, 10), torch.ones(10), "one more entry"),
+    (torch.linspace(1, -1, 11), torch.ones(10), "increasing"),
+    (torch.linspace(-1, 1, 11), torch.zeros(10), "positive sum"),
+    (torch.linspace(-1, 1, 11), -torch.ones(10), "non-negative"),
+])
+def test_cooled_share_rejects_a_bad_histogram(edges, counts, message):
+    with pytest.raises(ValueError, match=message):
+        cooled_share(TemperatureProfile("cosine", 0.07, 0.2), edges, counts)

@@ -134,3 +134,26 @@ def kukleva_schedule(epoch: float, tau_min: float = 0.1, tau_max: float = 1.0, t
     checks.number("t_max", t_max, above=0)
     checks.number("epoch", epoch, at_least=0)
     return tau_min + 0.5 * (tau_max - tau_min) * (1 + math.cos(math.pi * epoch / t_max))
+
+
+def cooled_share(profile: TemperatureProfile, edges: torch.Tensor, counts: torch.Tensor) -> float:
+    """The share of pairs that ``profile`` cools, from a histogram of their similarities: the counts of the bins
+    whose centre c has tau(c) <= (tau_min + tau_max) / 2, over all counts.
+
+    ``edges`` (B + 1,) increasing, ``counts`` (B,) non-negative with a positive sum. A constant profile cools
+    nothing (0.0). For the cosine profile the cooled bins are those with |c| <= 1/2; for the shifted profile
+    those with c in [-shift - 3 scale / 2, -shift - scale / 2] (and c <= -shift).
+    """
+    edges, counts = torch.as_tensor(edges, dtype=torch.float64), torch.as_tensor(counts, dtype=torch.float64)
+    if edges.ndim != 1 or counts.ndim != 1 or edges.numel() != counts.numel() + 1:
+        raise ValueError(f"edges must have one more entry than counts (1-D), got shapes {tuple(edges.shape)} "
+                         f"and {tuple(counts.shape)}")
+    if not bool((edges[1:] > edges[:-1]).all()):
+        raise ValueError("edges must be increasing")
+    if bool((counts < 0).any()) or not counts.sum() > 0:
+        raise ValueError("counts must be non-negative with a positive sum")
+    if profile.is_constant:
+        return 0.0
+    centres = (edges[1:] + edges[:-1]) / 2
+    cooled = profile(centres) <= (profile.tau_min + profile.tau_max) / 2
+    return float(counts[cooled].sum() / counts.sum())

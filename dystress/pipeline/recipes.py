@@ -32,23 +32,32 @@ from dystress.engine.config import MAX_SEED, PROFILES, TrainConfig, resolve
 RECIPES = ("SimCLR", "DySTreSS", "DySTreSS*", "MACL", "DCL", "DCLW", "Hard", "Kukleva", "iSogCLR")  # by name
 SMOKE_RECIPES = ("SimCLR", "DySTreSS", "MACL", "DCL", "Hard", "Kukleva")  # six, to keep smoke within minutes
 
+# the shifted profiles of 06: the offset swept at DySTreSS*'s scale 0.7, the scale swept at its offset -0.4
+SHIFTED_CROSS = ((-0.6, 0.7), (-0.4, 0.7), (-0.2, 0.7), (0.0, 0.7), (-0.4, 0.5), (-0.4, 1.0))
+
 # what the notebooks choose per profile, beyond its training settings: the recipes of 04/05, the long-tailed
-# set of 07, the seeds of 04/05/07 ("seeds") and of the sweep of 06 ("sweep_seeds")
+# set of 07, the seeds of 04/05/07 ("seeds"), of the constant-temperature sweep of 06 ("sweep_seeds") and of its
+# DySTreSS grid and shifted profiles ("grid_seeds"), the upper temperatures of that grid and the [shift, scale]
+# pairs of its shifted profiles
 NOTEBOOK_CHOICES = {
     "smoke": {"recipes": SMOKE_RECIPES, "long_tail": "digits-lt", "imbalance_ratio": 0.1, "seeds": (0,),
-              "sweep_seeds": (0,)},
+              "sweep_seeds": (0,), "grid_seeds": (0,),
+              "tau_maxs": (0.2,), "shifted": ((-0.4, 0.7), (0.0, 0.7))},
     "small": {"recipes": RECIPES, "long_tail": "cifar10-lt", "imbalance_ratio": 0.01, "seeds": (0, 1, 2),
-              "sweep_seeds": (0,)},
+              "sweep_seeds": (0, 1, 2), "grid_seeds": (0, 1, 2),
+              "tau_maxs": (0.2, 0.5, 1.0), "shifted": SHIFTED_CROSS},
     "paper": {"recipes": ("SimCLR", "DySTreSS"), "long_tail": "cifar10-lt", "imbalance_ratio": 0.01,
-              "seeds": (0, 1, 2), "sweep_seeds": (0, 1, 2)},
+              "seeds": (0, 1, 2), "sweep_seeds": (0, 1, 2), "grid_seeds": (0, 1, 2),
+              "tau_maxs": (0.2,), "shifted": SHIFTED_CROSS},
 }
 
 
 def seed_list(profile: str, seeds: list[int] | None = None, choice: str = "seeds") -> list[int]:
     """The seeds a notebook runs: ``seeds`` if given (distinct, each a valid seed), else the profile's
-    ``choice`` ("seeds" for notebooks 04, 05, 07; "sweep_seeds" for the sweep of 06)."""
+    ``choice`` ("seeds" for notebooks 04, 05, 07; "sweep_seeds" and "grid_seeds" for the constant temperatures
+    and the DySTreSS grid of 06)."""
     checks.one_of("profile", profile, tuple(PROFILES))
-    checks.one_of("choice", choice, ("seeds", "sweep_seeds"))
+    checks.one_of("choice", choice, ("seeds", "sweep_seeds", "grid_seeds"))
     return check_seeds(list(seeds) if seeds else list(NOTEBOOK_CHOICES[profile][choice]))
 
 
@@ -113,14 +122,18 @@ def method_configs(profile: str, methods: list[str] | None = None, temperature: 
 
 
 def sweep_points(profile: str, taus: list[float], tau_mins: list[float], tau_maxs: list[float], dataset: str = "",
-                 data_dir: str = "", epochs: int = 0, seeds: list[int] | None = None) -> list[dict]:
-    """The grid of notebook 06: SimCLR at each constant tau, DySTreSS at each (tau_min <= tau_max) pair, for each
-    seed (``seeds`` None or empty: the profile's sweep seeds).
+                 data_dir: str = "", epochs: int = 0, seeds: list[int] | None = None,
+                 grid_seeds: list[int] | None = None) -> list[dict]:
+    """The grid of notebook 06: SimCLR at each constant tau for each of ``seeds``, then DySTreSS at each
+    (tau_min <= tau_max) pair for each of ``grid_seeds`` (None or empty: the profile's "sweep_seeds" and
+    "grid_seeds"; ``tau_maxs`` empty: the profile's "tau_maxs").
 
     Each point: {"label", "seed", "method", "temperature" or "tau_min"/"tau_max", "config", "parameters"}, where
     ``label`` names the grid point (the same for every seed) and ``parameters`` are the values that make
     notebook 04 compute exactly ``config``.
     """
+    checks.one_of("profile", profile, tuple(PROFILES))
+    tau_maxs = list(tau_maxs) or list(NOTEBOOK_CHOICES[profile]["tau_maxs"])
     base = {"dataset": dataset, "data_dir": data_dir, "epochs": epochs}
 
     def point(label: str, seed: int, method: str, **temperatures: float) -> dict:
@@ -132,8 +145,39 @@ def sweep_points(profile: str, taus: list[float], tau_mins: list[float], tau_max
     points = []
     for seed in seed_list(profile, seeds, "sweep_seeds"):
         points += [point(f"SimCLR-tau{tau:g}", seed, "SimCLR", temperature=tau) for tau in taus]
+    for seed in seed_list(profile, grid_seeds, "grid_seeds"):
         points += [point(f"DySTreSS-{lo:g}-{hi:g}", seed, "DySTreSS", tau_min=lo, tau_max=hi)
                    for lo in tau_mins for hi in tau_maxs if lo <= hi]
+    return points
+
+
+def shifted_points(profile: str, pairs: list[list[float]] | None = None, tau_min: float = 0.07,
+                   tau_max: float = 0.2, dataset: str = "", data_dir: str = "", epochs: int = 0,
+                   seeds: list[int] | None = None) -> list[dict]:
+    """The shifted profiles of notebook 06: DySTreSS with the shifted cosine profile in [tau_min, tau_max] at
+    each [shift, scale] of ``pairs`` for each of ``seeds`` (None or empty: the profile's "shifted" pairs and
+    "grid_seeds").
+
+    tau(s) = tau_min + (tau_max - tau_min) (1 + cos(pi (s + shift) / scale)) / 2 for s <= -shift, tau_max above,
+    so tau_min sits at s = -shift - scale and tau climbs back to tau_max at s = -shift (and, for a small scale,
+    again at s = -shift - 2 scale); [-0.4, 0.7] is notebook 04's DySTreSS*, its low temperature at s = -0.3.
+    Each point: {"label", "seed", "tau_shift", "tau_scale", "config"}.
+    """
+    checks.one_of("profile", profile, tuple(PROFILES))
+    chosen = [list(pair) for pair in (pairs or NOTEBOOK_CHOICES[profile]["shifted"])]
+    for pair in chosen:
+        if len(pair) != 2:
+            raise ValueError(f"pairs must hold [shift, scale] pairs, got {pair!r}")
+        checks.number("shift", pair[0])
+        checks.number("scale", pair[1], above=0.0)
+    base = base_config(profile, dataset=dataset, data_dir=data_dir, epochs=epochs)
+    points = []
+    for seed in seed_list(profile, seeds, "grid_seeds"):
+        for shift, scale in chosen:
+            config = base.replace(seed=seed, loss="dystress", tau_min=tau_min, tau_max=tau_max,
+                                  tau_profile="shifted_cosine", tau_shift=shift, tau_scale=scale)
+            points.append({"label": f"shift{shift:g}-scale{scale:g}", "seed": seed, "tau_shift": shift,
+                           "tau_scale": scale, "config": config})
     return points
 
 
