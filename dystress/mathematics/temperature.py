@@ -142,7 +142,8 @@ def cooled_share(profile: TemperatureProfile, edges: torch.Tensor, counts: torch
 
     ``edges`` (B + 1,) increasing, ``counts`` (B,) non-negative with a positive sum. A constant profile cools
     nothing (0.0). For the cosine profile the cooled bins are those with |c| <= 1/2; for the shifted profile
-    those with c in [-shift - 3 scale / 2, -shift - scale / 2] (and c <= -shift).
+    those with c in [-shift - 3 scale / 2, -shift - scale / 2], and for a small scale also in
+    [-shift - 7 scale / 2, -shift - 5 scale / 2] (the profile's next period).
     """
     edges, counts = torch.as_tensor(edges, dtype=torch.float64), torch.as_tensor(counts, dtype=torch.float64)
     if edges.ndim != 1 or counts.ndim != 1 or edges.numel() != counts.numel() + 1:

@@ -55,7 +55,7 @@ NOTEBOOK_CHOICES = {
 def seed_list(profile: str, seeds: list[int] | None = None, choice: str = "seeds") -> list[int]:
     """The seeds a notebook runs: ``seeds`` if given (distinct, each a valid seed), else the profile's
     ``choice`` ("seeds" for notebooks 04, 05, 07; "sweep_seeds" and "grid_seeds" for the constant temperatures
-    and the DySTreSS grid of 06)."""
+    of 06 and for its DySTreSS grid and shifted profiles)."""
     checks.one_of("profile", profile, tuple(PROFILES))
     checks.one_of("choice", choice, ("seeds", "sweep_seeds", "grid_seeds"))
     return check_seeds(list(seeds) if seeds else list(NOTEBOOK_CHOICES[profile][choice]))
