@@ -70,6 +70,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from dystress.engine import evaluate
 from dystress.mathematics import temperature
 from dystress.pipeline import execution, published, recipes, runs
 from dystress.pipeline import seeds as over_seeds
@@ -156,23 +157,13 @@ savefig(fig, NOTEBOOK, "constant_temperature")
 # the same initialisation, data order and augmentations), with its 95 % Student-t interval:
 
 # %% tags=["nbval-check-output"]
-per_seed: dict[str, dict[int, dict]] = {}
-for row in rows:
-    per_seed.setdefault(row["run"], {})[row["seed"]] = row
 step_metrics = (("knn_top1", "kNN top-1", 2), ("linear_top1", "linear", 2), ("neg_uniformity", "-uniformity", 3),
                 ("tolerance", "tolerance", 3))
-
-
-def paired_step(before: str, after: str, key: str) -> over_seeds.Paired:
-    return over_seeds.paired({s: r[key] for s, r in per_seed[before].items()},
-                             {s: r[key] for s, r in per_seed[after].items()})
-
-
 simclr_labels = [p["label"] for p in simclr]
 for before, after in zip(simclr_labels, simclr_labels[1:]):
     print(f"{before} -> {after}")
     for key, title, digits in step_metrics:
-        print(f"    {title:<12} {paired_step(before, after, key).format(digits)}")
+        print(f"    {title:<12} {over_seeds.paired_rows(rows, before, after, key).format(digits)}")
 
 # %% [markdown]
 # ## The DySTreSS grid
@@ -213,17 +204,17 @@ savefig(fig, NOTEBOOK, "dystress_grid")
 
 # %% tags=["nbval-check-output"]
 for low in grid_mins:
-    row_labels = [f"DySTreSS-{low:g}-{high:g}" for high in grid_maxs if f"DySTreSS-{low:g}-{high:g}" in per_seed]
+    row_labels = [f"DySTreSS-{low:g}-{high:g}" for high in grid_maxs if f"DySTreSS-{low:g}-{high:g}" in per_point]
     for before, after in zip(row_labels, row_labels[1:]):
         print(f"{before} -> {after}")
         for key, title, digits in step_metrics[:1] + step_metrics[2:]:
-            print(f"    {title:<12} {paired_step(before, after, key).format(digits)}")
+            print(f"    {title:<12} {over_seeds.paired_rows(rows, before, after, key).format(digits)}")
 if len(grid_maxs) == 1:
     print(f"one tau_max ({grid_maxs[0]:g}): no row to step along")
-if "SimCLR-tau0.2" in per_seed:
+if "SimCLR-tau0.2" in per_point:
     print("\nEach grid point against SimCLR at tau 0.2, kNN top-1:")
     for label in [p["label"] for p in points if p["method"] == "DySTreSS" and p["seed"] == seed_values["DySTreSS"][0]]:
-        print(f"    {label:<20} {paired_step('SimCLR-tau0.2', label, 'knn_top1').format(2)}")
+        print(f"    {label:<20} {over_seeds.paired_rows(rows, 'SimCLR-tau0.2', label, 'knn_top1').format(2)}")
 
 # %%
 print("Wang & Liu, CIFAR-10, ResNet-18 (paper):")
@@ -234,84 +225,63 @@ for key, label in (("acc", "linear top-1"), ("neg_uniformity", "-uniformity"), (
 # %% [markdown]
 # ## Where in $s$ a low temperature helps: the shifted profiles
 #
-# The shifted profile (DySTreSS*, notebook 02) is
-# $\tau(s) = \tau_{\min} + \tfrac12\Delta\,(1 + \cos(\pi (s + \delta) / k))$ for $s \le -\delta$ and
-# $\tau_{\max}$ above: its lowest temperature sits at $s = -\delta - k$, and it is below the middle of its range
-# on $s \in [-\delta - 3k/2,\ -\delta - k/2]$. Sweeping the offset $\delta$ at $k = 0.7$ moves that window
-# along $s$; sweeping $k$ at $\delta = -0.4$ widens it. Every pair is a DySTreSS run in [0.07, 0.2] on the
-# seeds of the grid, compared with SimCLR at $\tau = 0.2$ and with DySTreSS's own cosine profile on the same
-# seeds (paired differences). The *cooled share* is the share of negative pairs (cross-view pairs of two
-# different test images, in the trained model's projections) that fall where the profile is below the middle of
-# its range: how many negatives the low temperature actually reaches at the end of training.
+# The shifted profile (DySTreSS*, notebook 02) is $\tau(s) = \tau_{\min} + \tfrac12\Delta\,(1 + \cos(\pi (s +
+# \delta) / k))$ for $s \le -\delta$ and $\tau_{\max}$ above: its lowest temperature sits at $s = -\delta - k$, and
+# it is below the middle of its range on $s \in [-\delta - 3k/2,\ -\delta - k/2]$ (for a small $k$ also one period
+# lower). Sweeping the offset $\delta$ at $k = 0.7$ moves that window along $s$; sweeping $k$ at $\delta = -0.4$
+# widens it. Every pair is a DySTreSS run in [0.07, 0.2] on the seeds of the grid, compared with SimCLR at $\tau =
+# 0.2$ and with DySTreSS's own cosine profile on the same seeds (paired differences). The *cooled share* is the
+# share of negative pairs (cross-view pairs of two different test images, in the trained model's projections) that
+# fall where the profile is below the middle of its range: how many negatives the low temperature actually reaches
+# at the end of training.
 
 # %%
 shifted_points = recipes.shifted_points(profile, shifted, dataset=dataset, data_dir=data_dir, epochs=epochs,
                                         seeds=grid_seeds)
 shifted_results = {(p["label"], p["seed"]): runs.compute_or_load(p["config"], force=force) for p in shifted_points}
 shifted_seeds = list(dict.fromkeys(p["seed"] for p in shifted_points))
-reference_results = {}
-for seed in shifted_seeds:
+loaded = {result.config.run_name(): result for result in [*results.values(), *shifted_results.values()]}
+for seed in shifted_seeds:  # the references: SimCLR at 0.2 and the cosine profile, mostly among the runs above
     configs = recipes.method_configs(profile, ["SimCLR", "DySTreSS"], dataset=dataset, data_dir=data_dir,
                                      epochs=epochs, seed=seed)
-    reference_results |= {(method, seed): runs.compute_or_load(config) for method, config in configs.items()}
-
-
-def negatives_histogram(result) -> np.ndarray:
-    arrays = result.arrays
-    keys = ("hist_same_class", "hist_other_class") if "hist_other_class" in arrays else ("hist_other_instance",)
-    return sum(arrays[key] for key in keys)
-
-
-def cooled(result) -> float:
-    return temperature.cooled_share(result.config.loss_options.profile(), result.arrays["hist_edges"],
-                                    negatives_histogram(result))
-
-
-def knn_by_seed(results: dict, label: str) -> dict[int, float]:
-    return {seed: r.summary["knn"]["top1"] for (name, seed), r in results.items() if name == label}
-
-
-shifted_rows = [recipes.summary_row(NOTEBOOK, label, result) for (label, _), result in shifted_results.items()]
-shifted_rows += [recipes.summary_row(NOTEBOOK, name, result) for (name, _), result in reference_results.items()]
-per_shift = {row["run"]: row for row in over_seeds.aggregate(shifted_rows)}
+    shifted_results |= {(method, seed): loaded.get(config.run_name()) or runs.compute_or_load(config)
+                        for method, config in configs.items()}
 shift_labels = list(dict.fromkeys(p["label"] for p in shifted_points))
-pairs = {p["label"]: (p["tau_shift"], p["tau_scale"]) for p in shifted_points}
-cooled_shares = {label: over_seeds.spread([cooled(r) for (name, _), r in shifted_results.items() if name == label])
-                 for label in shift_labels}
-cooled_shares["DySTreSS"] = over_seeds.spread([cooled(r) for (name, _), r in reference_results.items()
-                                               if name == "DySTreSS"])
+profiles = {label: result.config.loss_options.profile() for (label, _), result in shifted_results.items()
+            if label != "SimCLR"}
+shifted_rows = [recipes.summary_row(NOTEBOOK, label, result) | ({} if label == "SimCLR" else {
+    "cooled_share": temperature.cooled_share(profiles[label], result.arrays["hist_edges"],
+                                             evaluate.negatives_histogram(result.arrays))})
+    for (label, _), result in shifted_results.items()]
+per_shift = {row["run"]: row for row in over_seeds.aggregate(shifted_rows)}
 print(over_seeds.text_table([per_shift[label] for label in ["SimCLR", "DySTreSS"] + shift_labels],
                             [("knn_top1", "kNN top-1", 2), ("neg_uniformity", "-uniformity", 3),
                              ("tolerance", "tolerance", 3)]))
 
 # %% tags=["nbval-check-output"]
 print(f"{'profile':<20} {'tau_min at s':>12} {'cooled window':>15} {'cooled share':>19}   kNN paired against")
+grid_s = torch.linspace(-1, 1, 2001, dtype=torch.float64)
 for label in ["DySTreSS"] + shift_labels:
-    if label == "DySTreSS":
-        where, window = "0", "[-0.5, 0.5]"
-    else:
-        shift, scale = pairs[label]
-        where, window = f"{-shift - scale:+.2f}", f"[{-shift - 1.5 * scale:+.2f}, {-shift - 0.5 * scale:+.2f}]"
-    share = cooled_shares[label]
-    print(f"{label:<20} {where:>12} {window:>15} {share.format(3):>19}")
-    knn = knn_by_seed(shifted_results, label) if label != "DySTreSS" else knn_by_seed(reference_results, label)
-    print(f"{'':<4}SimCLR tau 0.2: {over_seeds.paired(knn_by_seed(reference_results, 'SimCLR'), knn)}")
+    where = round(float(grid_s[profiles[label](grid_s).argmin()]), 2) + 0.0  # + 0.0: no "-0.00"
+    window = " + ".join(f"[{lo:+.2f}, {hi:+.2f}]" for lo, hi in temperature.cooled_intervals(profiles[label]))
+    share = over_seeds.spread([row["cooled_share"] for row in shifted_rows if row["run"] == label])
+    print(f"{label:<20} {where:>+12.2f} {window:>15} {share.format(3):>19}")
+    print(f"{'':<4}SimCLR tau 0.2: {over_seeds.paired_rows(shifted_rows, 'SimCLR', label, 'knn_top1')}")
     if label != "DySTreSS":
-        print(f"{'':<4}DySTreSS cosine: {over_seeds.paired(knn_by_seed(reference_results, 'DySTreSS'), knn)}")
+        print(f"{'':<4}DySTreSS cosine: {over_seeds.paired_rows(shifted_rows, 'DySTreSS', label, 'knn_top1')}")
 
 # %%
-grid_s = torch.linspace(-1, 1, 401)
+pairs = {p["label"]: (p["tau_shift"], p["tau_scale"]) for p in shifted_points}
 fig, axes = plt.subplots(1, 2, figsize=(13, 4.2), layout="constrained")
 for label in shift_labels:
-    shift, scale = pairs[label]
-    profile_of = temperature.TemperatureProfile("shifted_cosine", 0.07, 0.2, shift, scale)
-    axes[0].plot(grid_s, profile_of(grid_s), label=f"shift {shift:g}, scale {scale:g}")
-axes[0].plot(grid_s, temperature.TemperatureProfile("cosine", 0.07, 0.2)(grid_s), "k:", label="DySTreSS cosine")
-axes[0].set(xlabel="cosine similarity s", ylabel="tau(s)", title="Shifted profiles in [0.07, 0.2]")
+    axes[0].plot(grid_s, profiles[label](grid_s), label=f"shift {pairs[label][0]:g}, scale {pairs[label][1]:g}")
+axes[0].plot(grid_s, profiles["DySTreSS"](grid_s), "k:", label="DySTreSS cosine")
+axes[0].set(xlabel="cosine similarity s", ylabel="tau(s)",
+            title=f"Shifted profiles in [{profiles['DySTreSS'].tau_min:g}, {profiles['DySTreSS'].tau_max:g}]")
 histogram_axis = axes[0].twinx()
 shown = "shift-0.4-scale0.7" if "shift-0.4-scale0.7" in shift_labels else shift_labels[0]
 edges = shifted_results[(shown, shifted_seeds[0])].arrays["hist_edges"]
-counts = negatives_histogram(shifted_results[(shown, shifted_seeds[0])])
+counts = evaluate.negatives_histogram(shifted_results[(shown, shifted_seeds[0])].arrays)
 histogram_axis.fill_between((edges[1:] + edges[:-1]) / 2, counts / counts.sum(), color="0.5", alpha=0.25,
                             label=f"negatives after training, {shown} seed {shifted_seeds[0]}")
 histogram_axis.set(ylabel="share of negative pairs per bin")

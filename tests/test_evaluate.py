@@ -62,3 +62,16 @@ def test_bundle_without_labels_skips_what_needs_them(digits):
     assert summary["skipped"] and "no labels" in summary["skipped"][0]
     assert summary["split"] == "train" and set(summary["emd"]) == {"same_instance_vs_other_instance"}
     assert "hist_other_instance" in arrays and np.all(arrays["tsne_labels"] == 0)
+
+
+def test_the_negatives_histogram_is_every_pair_of_two_different_images():
+    generator = torch.Generator().manual_seed(0)
+    z0 = torch.nn.functional.normalize(torch.randn(50, 8, generator=generator), dim=1)
+    z1 = torch.nn.functional.normalize(torch.randn(50, 8, generator=generator), dim=1)
+    labelled = evaluate.metrics.similarity_histograms(z0, z1, torch.arange(50) % 4, bins=20)
+    flat = evaluate.metrics.similarity_histograms(z0, z1, None, bins=20)
+    arrays = {f"hist_{k}": v.numpy() for k, v in labelled.items()}
+    np.testing.assert_allclose(evaluate.negatives_histogram(arrays), flat["other_instance"].numpy())
+    assert evaluate.negatives_histogram(arrays).sum() == 50 * 49  # every ordered pair i != j
+    unlabelled = {f"hist_{k}": v.numpy() for k, v in flat.items()}
+    np.testing.assert_array_equal(evaluate.negatives_histogram(unlabelled), unlabelled["hist_other_instance"])

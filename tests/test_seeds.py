@@ -97,3 +97,14 @@ def test_the_run_summary_gives_each_method_over_seeds_and_each_run(tmp_path):
     text = table.read_text()
     assert "| 04_pretraining | SimCLR | 0, 1 | digits |" in text and "1.50 ± 0.71 (2)" in text
     assert "| 04_pretraining | SimCLR | 1 | digits | - | - | - | 2.00 |" in text
+
+
+def test_paired_rows_pairs_two_labels_of_summary_rows_by_seed():
+    rows = [{"run": "A", "seed": 0, "knn_top1": 40.0}, {"run": "A", "seed": 1, "knn_top1": 41.0},
+            {"run": "B", "seed": 1, "knn_top1": 43.5}, {"run": "B", "seed": 0, "knn_top1": 41.0},
+            {"run": "B", "seed": 2, "knn_top1": 50.0}, {"run": "A", "seed": 2, "knn_top1": None}]
+    assert seeds.paired_rows(rows, "A", "B", "knn_top1") == seeds.paired({0: 40.0, 1: 41.0}, {0: 41.0, 1: 43.5})
+    with pytest.raises(ValueError, match="more than one row for a seed"):
+        seeds.paired_rows(rows + [{"run": "A", "seed": 0, "knn_top1": 39.0}], "A", "B", "knn_top1")
+    with pytest.raises(ValueError, match="share no seed"):
+        seeds.paired_rows(rows, "A", "C", "knn_top1")

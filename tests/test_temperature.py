@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from dystress.mathematics.temperature import (SHAPES, TemperatureProfile, as_profile, constant, cooled_share,
-                                            kukleva_schedule)
+from dystress.mathematics.temperature import (SHAPES, TemperatureProfile, as_profile, constant, cooled_intervals,
+                                            cooled_share, kukleva_schedule)
 
 
 def test_cosine_profile_check_values_from_the_paper():
@@ -121,3 +121,15 @@ def test_cooled_share_of_the_cosine_profile_is_the_middle_half_and_constant_cool
 def test_cooled_share_rejects_a_bad_histogram(edges, counts, message):
     with pytest.raises(ValueError, match=message):
         cooled_share(TemperatureProfile("cosine", 0.07, 0.2), edges, counts)
+
+
+def test_cooled_intervals_are_the_closed_form_windows_to_the_grid_step():
+    step = 2 / 2000
+    (cosine,) = cooled_intervals(TemperatureProfile("cosine", 0.07, 0.2))
+    assert cosine == pytest.approx((-0.5, 0.5), abs=step)
+    # shift -0.4, scale 0.5: x = (s - 0.4) / 0.5 in [-1.5, -0.5] and, clipped at s = -1, in [-3.5, -2.5]
+    low, high = cooled_intervals(TemperatureProfile("shifted_cosine", 0.07, 0.2, -0.4, 0.5))
+    assert low == pytest.approx((-1.0, -0.85), abs=step) and high == pytest.approx((-0.35, 0.15), abs=step)
+    assert cooled_intervals(constant(0.2)) == []
+    with pytest.raises(ValueError, match="resolution must be an integer >= 3"):
+        cooled_intervals(constant(0.2), resolution=2)

@@ -194,5 +194,13 @@ def evaluation_bundle(model: nn.Module, data: DataSplits, knn_k: int = 200, knn_
     return summary, arrays
 
 
+def negatives_histogram(arrays: dict[str, np.ndarray]) -> np.ndarray:
+    """The similarity histogram of every negative pair of a bundle (cross-view pairs of two different images):
+    ``hist_same_class + hist_other_class`` when the data is labelled, else ``hist_other_instance``; (bins,)."""
+    if "hist_other_class" in arrays:
+        return arrays["hist_same_class"] + arrays["hist_other_class"]
+    return arrays["hist_other_instance"]
+
+
 def _centres(edges: np.ndarray) -> np.ndarray:
     return 0.5 * (edges[1:] + edges[:-1])

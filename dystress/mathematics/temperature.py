@@ -102,6 +102,13 @@ class TemperatureProfile:
         ratio = self.tau_max / self.tau_min
         return self(s) * math.log(ratio) * torch.sign(s)
 
+    def cooled(self, s: torch.Tensor) -> torch.Tensor:
+        """Where the profile is in the lower half of its range, tau(s) <= (tau_min + tau_max) / 2 (bool, s's
+        shape); nowhere for a constant profile."""
+        if self.is_constant:
+            return torch.zeros_like(s, dtype=torch.bool)
+        return self(s) <= (self.tau_min + self.tau_max) / 2
+
     def describe(self) -> str:
         if self.name == "constant":
             return f"constant tau={self.tau_max:g}"
@@ -141,7 +148,7 @@ def cooled_share(profile: TemperatureProfile, edges: torch.Tensor, counts: torch
     whose centre c has tau(c) <= (tau_min + tau_max) / 2, over all counts.
 
     ``edges`` (B + 1,) increasing, ``counts`` (B,) non-negative with a positive sum. A constant profile cools
-    nothing (0.0). For the cosine profile the cooled bins are those with |c| <= 1/2; for the shifted profile
+    nothing (0.0); ``TemperatureProfile.cooled`` says where a profile cools. For the cosine profile the cooled bins are those with |c| <= 1/2; for the shifted profile
     those with c in [-shift - 3 scale / 2, -shift - scale / 2], and for a small scale also in
     [-shift - 7 scale / 2, -shift - 5 scale / 2] (the profile's next period).
     """
@@ -153,8 +160,22 @@ def cooled_share(profile: TemperatureProfile, edges: torch.Tensor, counts: torch
         raise ValueError("edges must be increasing")
     if bool((counts < 0).any()) or not counts.sum() > 0:
         raise ValueError("counts must be non-negative with a positive sum")
-    if profile.is_constant:
-        return 0.0
-    centres = (edges[1:] + edges[:-1]) / 2
-    cooled = profile(centres) <= (profile.tau_min + profile.tau_max) / 2
+    cooled = profile.cooled((edges[1:] + edges[:-1]) / 2)
     return float(counts[cooled].sum() / counts.sum())
+
+
+def cooled_intervals(profile: TemperatureProfile, resolution: int = 2001) -> list[tuple[float, float]]:
+    """The intervals of s in [-1, 1] where ``profile`` is cooled (``TemperatureProfile.cooled``), as
+    [(start, end), ...] in increasing order, read on a grid of ``resolution`` points (accurate to its step,
+    2 / (resolution - 1)); [] for a constant profile."""
+    checks.integer("resolution", resolution, minimum=3)
+    s = torch.linspace(-1, 1, resolution, dtype=torch.float64)
+    cooled = profile.cooled(s).tolist()
+    intervals, start = [], None
+    for i, inside in enumerate(cooled + [False]):
+        if inside and start is None:
+            start = i
+        elif not inside and start is not None:
+            intervals.append((float(s[start]), float(s[i - 1])))
+            start = None
+    return intervals

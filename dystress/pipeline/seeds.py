@@ -6,6 +6,7 @@ summary rows aggregated per method.
                          the 95 % interval of the mean difference from Student's t with n - 1 degrees of
                          freedom, how many seeds b wins, and a verdict: "higher", "lower" or "within seed
                          noise" (the interval contains 0, or fewer than 2 shared seeds)
+    paired_rows(rows, a, b)  the same between two labels of a list of summary rows (one per run)
     aggregate(rows)      summary rows (one per run) -> one row per (notebook, run label) with "mean", "std"
                          and "n" for every number
 
@@ -95,6 +96,19 @@ def paired(a: Mapping[int, float], b: Mapping[int, float]) -> Paired:
     std = float(differences.std(ddof=1))
     half = float(stats.t.ppf(0.975, n - 1)) * std / math.sqrt(n)
     return Paired(mean, std, n, mean - half, mean + half, int((differences > 0).sum()), seeds)
+
+
+def paired_rows(rows: list[dict], a: str, b: str, metric: str, label: str = "run") -> Paired:
+    """``paired`` of ``metric`` between the summary rows whose ``label`` is ``a`` and those whose ``label`` is ``b``
+    (one row per seed each; rows without the metric are left out)."""
+    def by_seed(name: str) -> dict[int, float]:
+        chosen = [row for row in rows if row[label] == name and row.get(metric) is not None]
+        values = {row["seed"]: row[metric] for row in chosen}
+        if len(values) != len(chosen):
+            raise ValueError(f"{label} {name!r} has more than one row for a seed: {sorted(r['seed'] for r in chosen)}")
+        return values
+
+    return paired(by_seed(a), by_seed(b))
 
 
 def aggregate(rows: list[dict], label: str = "run") -> list[dict]:
