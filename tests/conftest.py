@@ -1,4 +1,4 @@
-"""Shared fixtures: the real CIFAR-10 archive (when present) and small image folders."""
+"""Shared fixtures: the real CIFAR-10 and CIFAR-100 archives (when present) and small image folders."""
 
 import tarfile
 from collections import Counter
@@ -8,14 +8,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-CIFAR_ARCHIVE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "cifar10-jpeg.tar.xz"
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+CIFAR_ARCHIVE = SHARED_DATA / "cifar10-jpeg.tar.xz"
+CIFAR100_ARCHIVE = SHARED_DATA / "cifar100-jpeg.tar.xz"
 
 
-def extract_cifar(destination: Path, train_per_class: int, test_per_class: int) -> Path:
-    """Extract the first images of each class and split from the shared archive (an image folder)."""
+def extract_cifar(destination: Path, train_per_class: int, test_per_class: int, archive_path: Path = CIFAR_ARCHIVE,
+                  name: str = "cifar10") -> Path:
+    """Extract the first images of each class and split from a shared archive (an image folder)."""
     limits = {"train": train_per_class, "test": test_per_class}
     taken = Counter()
-    with tarfile.open(CIFAR_ARCHIVE, "r:xz") as archive:
+    with tarfile.open(archive_path, "r:xz") as archive:
         for member in archive:
             parts = member.name.split("/")
             if not member.isfile() or len(parts) != 4:
@@ -24,7 +27,7 @@ def extract_cifar(destination: Path, train_per_class: int, test_per_class: int) 
             if taken[key] < limits[parts[1]]:
                 taken[key] += 1
                 archive.extract(member, destination, filter="data")
-    return destination / "cifar10"
+    return destination / name
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +36,14 @@ def cifar10_subset(tmp_path_factory):
     if not CIFAR_ARCHIVE.exists():
         pytest.skip(f"the CIFAR-10 archive {CIFAR_ARCHIVE} is not present")
     return extract_cifar(tmp_path_factory.mktemp("cifar"), 500, 100)
+
+
+@pytest.fixture(scope="session")
+def cifar100_subset(tmp_path_factory):
+    """An image folder cifar100/{train,test}/<fine class>/ of real CIFAR-100 images: 20 / 5 per class."""
+    if not CIFAR100_ARCHIVE.exists():
+        pytest.skip(f"the CIFAR-100 archive {CIFAR100_ARCHIVE} is not present")
+    return extract_cifar(tmp_path_factory.mktemp("cifar100"), 20, 5, CIFAR100_ARCHIVE, "cifar100")
 
 
 def write_images(folder: Path, count: int, size: int = 12, fmt: str = "png", seed: int = 0, bias: int = 0) -> None:

@@ -4,6 +4,7 @@ import torch
 import torchvision
 
 from dystress.engine import data as data_module
+from dystress.engine.config import resolve
 from dystress.engine.data import load_dataset, long_tail_indices
 
 from .conftest import write_images
@@ -124,6 +125,22 @@ def test_cifar_goes_through_torchvision(tmp_path, monkeypatch):
     assert torch.bincount(lt.train.labels).tolist() == [2, 1, 1, 1, 1, 1, 1, 1, 1, 1]
 
 
+def test_cifar100_goes_through_torchvision(tmp_path, monkeypatch):
+    FakeCIFAR.calls = []
+    monkeypatch.setattr(torchvision.datasets, "CIFAR100", FakeCIFAR)
+    d = load_dataset("cifar100-lt", tmp_path, download=True, imbalance_ratio=0.5)
+    assert FakeCIFAR.calls == [(str(tmp_path), True, True), (str(tmp_path), False, True)]
+    assert len(d.test) == 10 and torch.bincount(d.train.labels).tolist() == [2, 1, 1, 1, 1, 1, 1, 1, 1, 1]
+
+
+def test_the_small_profile_keeps_10000_images_of_cifar100_and_the_standard_long_tail():
+    assert resolve("small").subset_per_class == 1000
+    assert resolve("small", dataset="cifar100").subset_per_class == 100
+    assert resolve("small", dataset="cifar100-lt").subset_per_class == 0
+    assert resolve("small", dataset="cifar100", subset_per_class=50).subset_per_class == 50  # overrides win
+    assert resolve("smoke", dataset="cifar100").subset_per_class == 0
+
+
 def test_cifar_offline_without_files_explains_where_to_put_them(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"cifar100 \(train\) not found .*cifar-100-python"):
         load_dataset("cifar100", tmp_path, download=False)
@@ -137,6 +154,17 @@ def test_real_cifar10_image_folder(cifar10_subset):
     assert 100 < d.train.images.float().mean() < 140
     lt = load_dataset("cifar10-lt", cifar10_subset, imbalance_ratio=0.1)
     assert torch.bincount(lt.train.labels).tolist() == [int(np.floor(500 * 0.1 ** (c / 9))) for c in range(10)]
+
+
+def test_real_cifar100_image_folder(cifar100_subset):
+    d = load_dataset("cifar100", cifar100_subset.parent)
+    assert len(d.train.classes) == 100 and d.train.classes == sorted(d.train.classes)
+    assert d.train.classes[:2] == ["apple", "aquarium_fish"] and d.train.classes[-1] == "worm"
+    assert len(d.train) == 2000 and len(d.test) == 500 and d.test.classes == d.train.classes
+    assert torch.bincount(d.test.labels).tolist() == [5] * 100
+    assert 90 < d.train.images.float().mean() < 150
+    lt = load_dataset("cifar100-lt", cifar100_subset, imbalance_ratio=0.1)
+    assert torch.bincount(lt.train.labels).tolist() == [int(np.floor(20 * 0.1 ** (c / 99))) for c in range(100)]
 
 
 def test_decoded_folders_are_cached_under_the_data_root_unless_a_cache_is_chosen(labelled_folder, monkeypatch):

@@ -88,6 +88,17 @@ def test_dystress_with_equal_range_is_ntxent(tau):
     assert all(torch.allclose(x, y, atol=1e-14, rtol=0) for x, y in zip(ga, gb))
 
 
+@pytest.mark.parametrize("epoch", [0.0, 0.3, 1.8, 2.7])
+def test_a_kukleva_scheduled_loss_is_ntxent_at_the_closed_form_temperature_of_its_step(epoch):
+    options = NTXentLoss.Options(tau_schedule="kukleva", schedule_t_max=1.8)
+    loss_fn = NTXentLoss.from_options(options, num_samples=7)
+    loss_fn.set_progress(epoch)
+    tau = 0.1 + 0.45 * (1 + math.cos(math.pi * epoch / 1.8))
+    assert loss_fn.scheduled_temperature == pytest.approx(tau, abs=1e-15)
+    z0, z1 = embeddings(7, 5, 3)
+    assert abs(loss_fn(z0, z1).item() - ref.infonce_reference(z0, z1, tau_of("constant", tau, tau)).item()) < TOL
+
+
 def test_loss_is_symmetric_and_scale_invariant():
     z0, z1 = embeddings(6, 4, 2)
     loss_fn = DySTreSSLoss()

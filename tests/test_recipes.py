@@ -19,7 +19,7 @@ def test_every_recipe_is_the_loss_its_name_says():
     star = options["DySTreSS*"]
     assert (star["tau_profile"], star["tau_shift"], star["tau_scale"]) == ("shifted_cosine", -0.4, 0.7)
     assert options["DCLW"]["dcl_weighted"] is True and options["DCL"]["dcl_weighted"] is False
-    assert options["Kukleva"]["tau_schedule"] == "kukleva" and options["Kukleva"]["schedule_t_max"] == 1  # 5 // 10
+    assert options["Kukleva"]["tau_schedule"] == "kukleva" and options["Kukleva"]["schedule_t_max"] == 0.5  # 5 / 10
     assert len({c.run_hash() for c in configs.values()}) == len(configs)  # nine different runs
     shared = {k: v for k, v in configs["SimCLR"].to_dict().items() if k not in ("loss", "loss_options")}
     for config in configs.values():  # everything but the loss is the same recipe

@@ -52,6 +52,26 @@ def test_a_difference_smaller_than_the_spread_is_within_seed_noise():
     assert seeds.paired({0: 3.0, 1: 3.1, 2: 2.9}, {0: 1.0, 1: 1.2, 2: 0.9}).verdict == "lower"
 
 
+def test_the_sentence_says_what_the_paired_statistics_say():
+    lower = seeds.paired({0: 49.3, 1: 48.9, 2: 49.7}, {0: 48.5, 1: 48.1, 2: 49.0})
+    d = np.array([48.5 - 49.3, 48.1 - 48.9, 49.0 - 49.7])
+    half = stats.t.ppf(0.975, 2) * d.std(ddof=1) / math.sqrt(3)
+    assert lower.sentence("DySTreSS", "SimCLR", "kNN top-1") == (
+        f"DySTreSS is lower than SimCLR in kNN top-1: {d.mean():+.2f} points, 95 % interval "
+        f"[{d.mean() - half:+.2f}, {d.mean() + half:+.2f}], higher in 0 of 3 seeds (n = 3).")
+    noise = seeds.paired({0: 40.0, 1: 42.0, 2: 41.0}, {0: 41.5, 1: 41.0, 2: 41.2})
+    assert noise.sentence("B", "A", "linear top-1", digits=1, unit="").startswith(
+        "B is within seed noise of A in linear top-1: +0.2, 95 % interval [")
+    assert "higher in 2 of 3 seeds" in noise.sentence("B", "A", "x")
+    higher = seeds.paired({0: 1.0, 1: 1.1, 2: 0.9}, {0: 3.0, 1: 3.2, 2: 2.9})
+    assert higher.sentence("B", "A", "x").startswith("B is higher than A in x: +2.03 points")
+    one = seeds.paired({4: 1.0}, {4: 3.0}).sentence("B", "A", "x")
+    assert one == "B against A in x: +2.00 points on seed 4 alone, no interval (n = 1): not a comparison."
+    assert seeds.verdicts(["One.", "Two."]) == "* One.\n* Two."
+    with pytest.raises(ValueError, match="sentences must hold"):
+        seeds.verdicts([])
+
+
 def test_methods_without_a_shared_seed_are_refused():
     with pytest.raises(ValueError, match="share no seed"):
         seeds.paired({0: 1.0}, {1: 2.0})

@@ -3,8 +3,10 @@
 One epoch: a random order of the training images (the last incomplete batch is dropped); for each
 batch, two augmented views on the device, one forward pass per view, the loss, backward, the optimiser
 step. The learning rate follows a cosine over epochs (after an optional linear warm-up) and is set at
-the start of each epoch, as the official code's per-epoch scheduler. Nothing inside an epoch waits for
-the device: the loss and the temperature statistics are summed on the device and read once per epoch.
+the start of each epoch, as the official code's per-epoch scheduler; a temperature schedule is evaluated
+before every step at the step's fractional epoch (``loss_fn.set_progress``), and the metrics' temperature
+column is its mean over the epoch's steps. Nothing inside an epoch waits for the device: the loss and the
+temperature statistics are summed on the device and read once per epoch.
 
 The parts: ``build`` (model, loss, optimiser, data on the device), ``restore`` (a checkpoint),
 ``prepare_step_model`` (compile, DDP), ``train_epoch`` and ``save``; ``train`` drives them. After every
@@ -307,13 +309,13 @@ def prepare_step_model(training: Training) -> None:
 
 
 def train_epoch(training: Training, epoch: int, bar) -> dict:
-    """One epoch (0-based ``epoch``): the learning rate and temperature of the epoch, every full batch, and the
-    epoch's metrics row (loss, temperatures used, seconds); raises ``TrainingDiverged`` on a non-finite loss."""
+    """One epoch (0-based ``epoch``): the learning rate of the epoch, every full batch (each after the loss's
+    ``set_progress(epoch + step / steps)``), and the epoch's metrics row (loss, temperatures used, seconds);
+    raises ``TrainingDiverged`` on a non-finite loss."""
     config, device, model = training.config, training.device, training.model
     lr = learning_rate(config, epoch)
     for group in training.optimizer.param_groups:
         group["lr"] = lr
-    training.loss_fn.set_epoch(epoch)
     model.train()
     t0 = time.perf_counter()
     n_train, per_rank = training.images.shape[0], config.batch_size // training.world
@@ -321,7 +323,10 @@ def train_epoch(training: Training, epoch: int, bar) -> dict:
     permutation = torch.randperm(n_train, generator=training.order).to(device)
     loss_sum, tau_sums = torch.zeros((), device=device), torch.zeros(4, device=device)
     tau_lows, tau_highs = torch.full((2,), math.inf, device=device), torch.full((2,), -math.inf, device=device)
+    scheduled_sum = 0.0
     for step in range(steps):
+        training.loss_fn.set_progress(epoch + step / steps)
+        scheduled_sum += training.loss_fn.scheduled_temperature or 0.0
         start = step * config.batch_size + training.rank * per_rank
         index = permutation[start : start + per_rank]
         batch = training.images[index]
@@ -349,7 +354,7 @@ def train_epoch(training: Training, epoch: int, bar) -> dict:
         raise TrainingDiverged(f"non-finite loss ({mean_loss}) in epoch {epoch + 1}")
     (pos_sum, pos_count, neg_sum, neg_count), lows, highs = tau_sums.tolist(), tau_lows.tolist(), tau_highs.tolist()
     return {"epoch": epoch + 1, "loss": mean_loss, "lr": lr,
-            "temperature": training.loss_fn.scheduled_temperature,
+            "temperature": scheduled_sum / steps if training.loss_fn.scheduled_temperature is not None else None,
             "tau_pos_mean": pos_sum / pos_count, "tau_pos_min": lows[0], "tau_pos_max": highs[0],
             "tau_neg_mean": neg_sum / neg_count if neg_count else None,
             "tau_neg_min": lows[1] if neg_count else None, "tau_neg_max": highs[1] if neg_count else None,

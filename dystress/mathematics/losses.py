@@ -20,8 +20,9 @@ official DySTreSS code does; ``detach_tau=False`` lets the gradient flow through
     >>> loss = loss_fn(z0, z1)
 
 Every loss has the same forward, ``loss_fn(z0, z1, index=None, return_details=False)`` (``index``: the
-dataset indices of the batch, which only losses with per-sample state read), and a per-epoch hook,
-``loss_fn.set_epoch(epoch)``, through which a temperature schedule acts. A loss the trainer can use is
+dataset indices of the batch, which only losses with per-sample state read), and a per-step hook,
+``loss_fn.set_progress(epoch)`` with the fractional epoch of the step, through which a temperature schedule
+acts. A loss the trainer can use is
 registered by name when its class is defined (``class MyLoss(InfoNCELoss, name="mine")``) and carries its
 training parameters as a nested ``Options`` dataclass and its construction from them as ``from_options``:
 nothing else in the project needs to change to train with it (``LOSSES`` is the registry).
@@ -252,13 +253,14 @@ class ProfileOptions(LossOptions):
 
 @dataclass(frozen=True)
 class ScheduleOptions(LossOptions):
-    """A constant temperature, or Kukleva et al.'s per-epoch schedule of it."""
+    """A constant temperature, or Kukleva et al.'s schedule of it over training, evaluated at the fractional
+    epoch of every optimiser step."""
 
     temperature: float = 0.2  # constant temperature (ntxent, dcl, hard; MACL's tau_0)
-    tau_schedule: str = "none"  # none | kukleva: per-epoch temperature for ntxent / dcl / hard
+    tau_schedule: str = "none"  # none | kukleva: a temperature per optimiser step for ntxent / dcl / hard
     schedule_tau_min: float = 0.1  # Kukleva schedule minimum
     schedule_tau_max: float = 1.0  # Kukleva schedule maximum
-    schedule_t_max: int = 200  # Kukleva half period in epochs
+    schedule_t_max: float = 200.0  # Kukleva half period in epochs, fractional allowed
 
     def check(self) -> None:
         super().check()
@@ -269,14 +271,14 @@ class ScheduleOptions(LossOptions):
                 raise ValueError("tau_schedule applies to a constant temperature, not with dynamic_tau")
             check_temperature_range(self.schedule_tau_min, self.schedule_tau_max,
                                     ("schedule_tau_min", "schedule_tau_max"))
-            checks.integer("schedule_t_max", self.schedule_t_max, minimum=1)
+            checks.number("schedule_t_max", self.schedule_t_max, above=0)
 
     def uses_profile(self) -> bool:
         """Whether the DySTreSS profile replaces the constant temperature (``DynamicOptions``)."""
         return False
 
-    def schedule(self) -> Callable[[int], float] | None:
-        """tau(epoch) of the schedule, or None for a constant temperature."""
+    def schedule(self) -> Callable[[float], float] | None:
+        """tau(epoch) of the schedule at a fractional epoch, or None for a constant temperature."""
         if self.tau_schedule == "none":
             return None
         return lambda epoch: kukleva_schedule(epoch, self.schedule_tau_min, self.schedule_tau_max,
@@ -285,7 +287,8 @@ class ScheduleOptions(LossOptions):
     def temperature_identity(self) -> dict:
         if self.tau_schedule == "kukleva":
             return {"schedule": {"name": "kukleva", "tau_min": float(self.schedule_tau_min),
-                                 "tau_max": float(self.schedule_tau_max), "t_max": self.schedule_t_max}}
+                                 "tau_max": float(self.schedule_tau_max), "t_max": float(self.schedule_t_max),
+                                 "evaluated": "per step"}}
         if self.uses_profile():
             return {"dynamic": self.profile_identity()}
         return {"temperature": float(self.temperature)}
@@ -295,7 +298,8 @@ class ScheduleOptions(LossOptions):
 
     def describe_temperature(self) -> str:
         if self.tau_schedule == "kukleva":
-            return f"schedule [{self.schedule_tau_min:g}, {self.schedule_tau_max:g}]"
+            return (f"schedule [{self.schedule_tau_min:g}, {self.schedule_tau_max:g}] "
+                    f"half period {self.schedule_t_max:g}")
         if self.uses_profile():
             return self.describe_profile()
         return f"{self.temperature:g}"
@@ -316,7 +320,7 @@ class DynamicOptions(ScheduleOptions, ProfileOptions):
 
 class ContrastiveLoss(nn.Module):
     """What every loss offers the trainer: a registry name, ``Options``, ``from_options``, the uniform
-    ``forward(z0, z1, index=None, return_details=False)`` and the per-epoch hook ``set_epoch``.
+    ``forward(z0, z1, index=None, return_details=False)`` and the per-step hook ``set_progress``.
 
     A subclass named at definition, ``class MyLoss(InfoNCELoss, name="mine")``, is registered in ``LOSSES``.
     """
@@ -341,19 +345,20 @@ class ContrastiveLoss(nn.Module):
         (0: in-batch negatives) and whether to gather candidates from all processes."""
         raise NotImplementedError(f"{cls.__name__} does not say how to build it from its options")
 
-    scheduled_temperature: float | None = None  # the temperature a schedule set for this epoch
+    scheduled_temperature: float | None = None  # the temperature a schedule set for the current step
 
-    def set_epoch(self, epoch: int) -> None:
-        """Called by the trainer before each epoch (0-based); losses with a per-epoch schedule act here."""
+    def set_progress(self, epoch: float) -> None:
+        """Called by the trainer before each optimiser step with the fractional epoch of that step, epoch +
+        step / steps_per_epoch (0-based; 0.0 before the first step); losses with a schedule act here."""
 
 
 class InfoNCELoss(ContrastiveLoss):
     """The machinery the InfoNCE family shares: normalisation, the in-batch or memory-bank candidate set,
-    per-pair temperatures from a profile (or a per-epoch schedule), and the core ``info_nce``.
+    per-pair temperatures from a profile (or a schedule over training), and the core ``info_nce``.
 
     Subclasses change one step: ``pair_temperature``, ``select_negatives``, ``positive_weight`` or ``finish``.
     ``queue_size`` > 0 takes the negatives from a ``MemoryBank`` of past keys (MoCo); ``schedule`` maps the
-    epoch to a constant temperature (``set_epoch``).
+    fractional epoch of a step to the constant temperature of that step (``set_progress``).
     """
 
     include_positive = True
@@ -365,7 +370,7 @@ class InfoNCELoss(ContrastiveLoss):
         queue_size: int = 0,
         gather_distributed: bool = False,
         check_inputs: bool = True,
-        schedule: Callable[[int], float] | None = None,
+        schedule: Callable[[float], float] | None = None,
     ) -> None:
         super().__init__()
         self.profile = as_profile(temperature)
@@ -380,7 +385,7 @@ class InfoNCELoss(ContrastiveLoss):
         self.memory_bank = MemoryBank(queue_size) if queue_size else None
         self.schedule = schedule
 
-    def set_epoch(self, epoch: int) -> None:
+    def set_progress(self, epoch: float) -> None:
         if self.schedule is not None:
             self.scheduled_temperature = self.schedule(epoch)
             self.profile = constant(self.scheduled_temperature)
@@ -388,7 +393,7 @@ class InfoNCELoss(ContrastiveLoss):
     def extra_repr(self) -> str:
         parts = [self.profile.describe(), f"detach_tau={self.detach_tau}"]
         if self.schedule is not None:
-            parts.append("per-epoch schedule")
+            parts.append("per-step schedule")
         if self.gather_distributed:
             parts.append("gather_distributed=True")
         return ", ".join(parts)
@@ -467,7 +472,7 @@ class NTXentLoss(InfoNCELoss, name="ntxent"):
     supports_memory_bank = True
 
     def __init__(self, temperature: float = 0.2, queue_size: int = 0, gather_distributed: bool = False,
-                 check_inputs: bool = True, schedule: Callable[[int], float] | None = None) -> None:
+                 check_inputs: bool = True, schedule: Callable[[float], float] | None = None) -> None:
         super().__init__(temperature, True, queue_size, gather_distributed, check_inputs, schedule)
 
     @classmethod
@@ -528,7 +533,7 @@ class DCLLoss(InfoNCELoss, name="dcl"):
 
     def __init__(self, temperature: float | TemperatureProfile = 0.1, weighted: bool = False, sigma: float = 0.5,
                  detach_tau: bool = True, gather_distributed: bool = False, check_inputs: bool = True,
-                 schedule: Callable[[int], float] | None = None) -> None:
+                 schedule: Callable[[float], float] | None = None) -> None:
         super().__init__(temperature, detach_tau, 0, gather_distributed, check_inputs, schedule)
         checks.flag("weighted", weighted)
         checks.number("sigma", sigma, above=0)
@@ -572,7 +577,7 @@ class HardContrastiveLoss(InfoNCELoss, name="hard"):
 
     def __init__(self, temperature: float | TemperatureProfile = 0.2, num_negatives: int | None = None,
                  quantile: float | None = None, detach_tau: bool = True, gather_distributed: bool = False,
-                 check_inputs: bool = True, schedule: Callable[[int], float] | None = None) -> None:
+                 check_inputs: bool = True, schedule: Callable[[float], float] | None = None) -> None:
         super().__init__(temperature, detach_tau, 0, gather_distributed, check_inputs, schedule)
         if (num_negatives is None) == (quantile is None):
             raise ValueError("give exactly one of num_negatives (an integer >= 1) or quantile (in (0, 1])")

@@ -13,9 +13,9 @@ a name means:
     DCL        decoupled loss (the positive left out of the denominator) with the constant ``temperature``
     DCLW       DCL with the positive pair weighted by its von Mises-Fisher weight, sigma 0.5
     Hard       Wang & Liu's hard loss, the 8.19 % hardest negatives, constant ``temperature``
-    Kukleva    NT-Xent with the cosine epoch schedule tau in [0.1, 1.0], half period T = epochs // 10 (at
-               least 1): five periods over a run of a multiple of 10 epochs (Kukleva et al. use period 400 for
-               2,000 epochs); over the 18 epochs of ``small``, T = 1 and tau alternates 1.0, 0.1 every epoch
+    Kukleva    NT-Xent with Kukleva et al.'s cosine schedule tau in [0.1, 1.0], evaluated at the fractional
+               epoch of every step, half period T = epochs / 10: five periods over any run length, the ratio
+               of Kukleva et al.'s period of 400 epochs to their 2,000 (``small``: T = 1.8 epochs)
     iSogCLR    a learned temperature per image (Qiu et al.), its defaults: tau in [0.05, 1.0] from 0.1
 """
 
@@ -29,6 +29,7 @@ from dystress import checks
 from dystress.atomic import write_text
 from dystress.engine.config import MAX_SEED, PROFILES, TrainConfig, resolve
 
+KUKLEVA_PERIODS = 5  # periods of the Kukleva schedule per run: Kukleva et al.'s 2,000 epochs / period 400
 RECIPES = ("SimCLR", "DySTreSS", "DySTreSS*", "MACL", "DCL", "DCLW", "Hard", "Kukleva", "iSogCLR")  # by name
 SMOKE_RECIPES = ("SimCLR", "DySTreSS", "MACL", "DCL", "Hard", "Kukleva")  # six, to keep smoke within minutes
 
@@ -80,8 +81,6 @@ def base_config(profile: str, dataset: str = "", data_dir: str = "", epochs: int
                 "seed": seed}
     if data_dir:
         settings["data_dir"] = data_dir
-    if settings["dataset"] == "folder":
-        settings["subset_per_class"] = 0  # a user's folder: all of it
     return resolve(profile, **(settings | overrides))
 
 
@@ -104,7 +103,7 @@ def method_config(base: TrainConfig, method: str, temperature: float = 0.2, tau_
     if method == "Hard":
         return base.replace(loss="hard", temperature=temperature)
     if method == "Kukleva":
-        return base.replace(loss="ntxent", tau_schedule="kukleva", schedule_t_max=max(1, base.epochs // 10))
+        return base.replace(loss="ntxent", tau_schedule="kukleva", schedule_t_max=base.epochs / KUKLEVA_PERIODS / 2)
     if method == "iSogCLR":
         return base.replace(loss="isogclr")
     raise ValueError(f"method must be one of {', '.join(RECIPES)}; got {method!r}")

@@ -7,6 +7,8 @@ summary rows aggregated per method.
                          freedom, how many seeds b wins, and a verdict: "higher", "lower" or "within seed
                          noise" (the interval contains 0, or fewer than 2 shared seeds)
     paired_rows(rows, a, b)  the same between two labels of a list of summary rows (one per run)
+    Paired.sentence(b, a, quantity)  the one sentence that compares b with a, written from those statistics
+    verdicts(lines)      such sentences as a Markdown list, for a notebook to display
     aggregate(rows)      summary rows (one per run) -> one row per (notebook, run label) with "mean", "std"
                          and "n" for every number
 
@@ -82,6 +84,28 @@ class Paired:
 
     def __str__(self) -> str:
         return self.format()
+
+    def sentence(self, b: str, a: str, quantity: str, digits: int = 2, unit: str = "points") -> str:
+        """The sentence that compares ``b`` with ``a`` in ``quantity``, written from these statistics alone, e.g.
+        "DySTreSS is lower than SimCLR in kNN top-1: -0.77 points, 95 % interval [-1.57, +0.03], higher in 0 of
+        3 seeds (n = 3)." The relation is the verdict's: "higher than", "lower than" or "within seed noise of"
+        (the interval contains 0); one shared seed gives no interval and is said to be no comparison."""
+        difference = f"{self.mean:+.{digits}f}" + (f" {unit}" if unit else "")
+        if self.n < 2:
+            return (f"{b} against {a} in {quantity}: {difference} on seed {self.seeds[0]} alone, no interval "
+                    f"(n = 1): not a comparison.")
+        relation = {"higher": "higher than", "lower": "lower than", "within seed noise": "within seed noise of"}
+        return (f"{b} is {relation[self.verdict]} {a} in {quantity}: {difference}, 95 % interval "
+                f"[{self.low:+.{digits}f}, {self.high:+.{digits}f}], higher in {self.wins} of {self.n} seeds "
+                f"(n = {self.n}).")
+
+
+def verdicts(sentences: Sequence[str]) -> str:
+    """``sentences`` (from ``Paired.sentence``) as a Markdown bullet list; a notebook displays it with
+    ``IPython.display.Markdown``, so the comparison reads as text and is never typed beside its numbers."""
+    if not sentences:
+        raise ValueError("sentences must hold at least one sentence")
+    return "\n".join(f"* {s}" for s in sentences)
 
 
 def paired(a: Mapping[int, float], b: Mapping[int, float]) -> Paired:
