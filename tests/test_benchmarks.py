@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
@@ -81,3 +83,19 @@ def test_the_gpu_check_runs_every_step_and_fails_when_one_fails(tmp_path):
                           text=True)
     assert done.returncode == 1 and "exit 3" in done.stdout and "== gpu check: FAILED" in done.stdout
     assert "--profile paper" in (tmp_path / "calls.txt").read_text()  # a failed step does not stop the others
+
+
+def test_epoch_profile_times_every_phase_and_counts_the_step_flops(cifar10_subset, tmp_path, monkeypatch, capsys):
+    import epoch_profile
+
+    monkeypatch.setenv("DYSTRESS_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "profile.json"
+    assert epoch_profile.main(["--profile", "smoke", "--data-dir", str(cifar10_subset), "--dataset", "cifar10",
+                               "--threads", "1", "--steps", "2", "--warmup", "1", "--peak-size", "64",
+                               "--peak-repeats", "2", "--out", str(out)]) == 0
+    record = json.loads(out.read_text())
+    assert set(record["ms_per_step"]) == set(epoch_profile.PHASES)
+    assert all(value > 0 for value in record["ms_per_step"].values())
+    assert record["step_flops"] > 0 and record["matmul_peak_gflops_per_s"] > 0
+    assert record["ratio_to_peak"] == pytest.approx(record["step_gflops_per_s"] / record["matmul_peak_gflops_per_s"])
+    assert "matmul peak" in capsys.readouterr().out

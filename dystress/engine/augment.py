@@ -75,33 +75,25 @@ def adjust_saturation(x: Tensor, factor: Tensor) -> Tensor:
 
 
 def adjust_hue(x: Tensor, shift: Tensor) -> Tensor:
-    """Rotate the hue by ``shift`` (fraction of a turn) in HSV space, as torchvision's tensor adjust_hue."""
+    """Rotate the hue by ``shift`` (B,) (fraction of a turn) in HSV space, as torchvision's tensor adjust_hue.
+
+    RGB -> (h, s, v) as torchvision, then back in closed form: with h' = 6 (h + shift) mod 6, channel c of
+    (r, g, b) is v - v s clamp(min(k_c, 4 - k_c), 0, 1), k_c = (n_c + h') mod 6, n = (5, 3, 1); v s is
+    max - min of the pixel. The same values as selecting among the six sectors, without stacking them.
+    """
     r, g, b = x.unbind(dim=1)
     maxc, _ = x.max(dim=1)
     minc, _ = x.min(dim=1)
     delta = maxc - minc
-    value = maxc
-    safe_max = torch.where(maxc == 0, torch.ones_like(maxc), maxc)
-    saturation = delta / safe_max
     safe_delta = torch.where(delta == 0, torch.ones_like(delta), delta)
     rc, gc, bc = (maxc - r) / safe_delta, (maxc - g) / safe_delta, (maxc - b) / safe_delta
     hue = torch.where(maxc == r, bc - gc, torch.where(maxc == g, 2.0 + rc - bc, 4.0 + gc - rc))
     hue = torch.where(delta == 0, torch.zeros_like(hue), hue)
     hue = torch.remainder(hue / 6.0 + 1.0, 1.0)
-    hue = torch.remainder(hue + shift.view(-1, 1, 1), 1.0)
-    i = torch.floor(hue * 6.0)
-    f = hue * 6.0 - i
-    i = i.long() % 6
-    p = (value * (1 - saturation)).clamp(0, 1)
-    q = (value * (1 - saturation * f)).clamp(0, 1)
-    t = (value * (1 - saturation * (1 - f))).clamp(0, 1)
-    choices = torch.stack([
-        torch.stack([value, q, p, p, t, value]),
-        torch.stack([t, value, value, q, p, p]),
-        torch.stack([p, p, t, value, value, q]),
-    ])  # (3 channels, 6 sectors, B, H, W)
-    index = i.unsqueeze(0).unsqueeze(0).expand(3, 1, *i.shape)
-    return choices.gather(1, index).squeeze(1).permute(1, 0, 2, 3)
+    hue = torch.remainder(hue + shift.view(-1, 1, 1), 1.0) * 6.0
+    n = torch.tensor((5.0, 3.0, 1.0), device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
+    k = torch.remainder(n + hue.unsqueeze(1), 6.0)
+    return (maxc.unsqueeze(1) - delta.unsqueeze(1) * torch.clamp(torch.minimum(k, 4.0 - k), 0.0, 1.0)).clamp(0, 1)
 
 
 def _adjust(op: int, x: Tensor, p: AugmentParams, index: Tensor | slice) -> Tensor:
