@@ -131,8 +131,8 @@ for name in others:
 
 # %% [markdown]
 # **Pull against push in the trained models.** Notebook 02 showed that with a detached $\tau(s)$ DySTreSS
-# pushes the negatives harder than it pulls the positive (push / pull 2.136 for its synthetic anchor, 1 for
-# a constant $\tau$): relative to SimCLR it weighs uniformity over alignment. The committed `small` runs
+# pushes the negatives harder than it pulls the positive (about twice as hard for its synthetic anchor, as
+# hard for a constant $\tau$): relative to SimCLR it weighs uniformity over alignment. The committed `small` runs
 # (three seeds, n = 3) go that way in every seed: DySTreSS's two views are further apart (alignment 0.900
 # against 0.725; a distance, lower is closer; +0.175, 95 % interval [+0.157, +0.193]), its projections are
 # more uniform (-uniformity +0.225, [+0.192, +0.259]) and less tolerant (-0.046, [-0.048, -0.044]).
@@ -249,18 +249,20 @@ for row in published.DYSTRESS[:2]:
 # In the committed `small` runs (three seeds each, n = 3; every difference is DySTreSS minus SimCLR, paired by
 # seed, with its 95 % interval printed in section 1-3):
 #
-# * **accuracy**: no difference can be told from seed noise in kNN top-1 (-0.77, interval [-1.57, +0.03], lower
-#   in all three seeds), kNN@1 and kNN@10 mean per class or the linear probe; only kNN top-5 is lower (-0.14);
+# * **accuracy**: no difference can be told from seed noise in kNN top-1 (-0.770, interval [-1.568, +0.028],
+#   lower in all three seeds), kNN@1 and kNN@10 mean per class or the linear probe; only kNN top-5 is lower
+#   (-0.140);
 # * **global structure**: DySTreSS's projections are more uniform (-uniformity 3.633 against 3.408), and its
 #   class centroids more evenly spread in all three seeds, though that difference (+0.135) is within seed
 #   noise;
 # * **local structure**: DySTreSS keeps less of it: lower tolerance (0.079 against 0.125), a smaller EMD between
 #   same-class and other-class pairs (0.059 against 0.108) and between positives and same-class pairs, while
-#   its 1-NN accuracy is the same within seed noise (43.51 against 43.81);
-# * **through pretraining**: DySTreSS starts slower (kNN 38.54 against 40.75 and 1-NN 32.54 against 34.80 at
-#   epoch 3) and closes the gap by epoch 18; its -uniformity is ahead from epoch 6 and its tolerance below
-#   SimCLR's from epoch 6 (0.220 against 0.251) to the end.
+#   its 1-NN accuracy is the same within seed noise (43.510 against 43.810);
+# * **through pretraining**: DySTreSS starts slower (kNN 38.540 against 40.750 and 1-NN 32.540 against 34.797
+#   at epoch 3) and is still below at epoch 18 (48.540 against 49.310, lower in every seed); its -uniformity
+#   is ahead from epoch 6 and its tolerance below SimCLR's from epoch 6 (0.220 against 0.251) to the end.
 #
 # DySTreSS $[0.07, 0.2]$ thus trades tolerance for uniformity against SimCLR at $\tau = 0.2$, the dilemma of
-# notebook 03, with no accuracy gained or lost that three seeds can resolve. Whether the trade pays in accuracy at the paper's scale (85.68 against 83.65 kNN
+# notebook 03, with no accuracy gained or lost that three seeds can resolve. Whether the trade pays in
+# accuracy at the paper's scale (85.68 against 83.65 kNN
 # after 200 epochs of ResNet-18) these 18-epoch runs of a small CNN cannot say.

@@ -320,7 +320,7 @@ savefig(fig, NOTEBOOK, "shifted_profiles")
 # * **The uniformity-tolerance dilemma holds from $\tau = 0.2$ up**: every step lowers -uniformity (3.408, 3.270,
 #   2.848, 2.670) and raises tolerance (0.125, 0.152, 0.208, 0.236) in all three seeds, as Wang & Liu report.
 #   $\tau = 0.07$ breaks it here: less uniform (3.180 ± 0.025) and more tolerant (0.191 ± 0.005) than 0.2 in
-#   every seed, where Wang & Liu's ResNet-18 is most uniform and least tolerant at 0.07 (3.86, 0.040). The small
+#   every seed, where Wang & Liu's ResNet-18 is most uniform and least tolerant at 0.07 (3.86, 0.04). The small
 #   model does not collapse at 0.07 (kNN 48.44 ± 1.06); it is simply not the model of the paper's analysis.
 # * **The DySTreSS grid wants a low $\tau_{\max}$.** $\tau_{\max} = 0.2$ is the best column at every
 #   $\tau_{\min}$; raising it to 0.5 costs 3.13 and 2.23 kNN points at $\tau_{\min}$ 0.05 and 0.07 (both

@@ -5,7 +5,8 @@ myst-nb (execution off) and written by Sphinx with the book theme. Sphinx, myst-
 install from PyPI alone and build offline (Jupyter Book 2 is a Node application that fetches its theme
 from the network at build time, so it cannot). The site:
 
-    index.html                  the introduction and the series 01-08 in order: title line and README summary
+    index.html                  the introduction, what the evidence says (the verdict's claims table), then the
+                                series in order: title line and README summary
     NN_name.html                one page per notebook, opened by how to rerun it (its parameters with their
                                 defaults and help, the ``dystress run`` and papermill commands)
     reproduction.html           the reproduction table of README.md
@@ -35,6 +36,7 @@ from dystress.paths import REPO_ROOT
 DEFAULT_OUT = REPO_ROOT / "out" / "book"
 NOTEBOOK_NAME = re.compile(r"^(\d\d)_[a-z0-9_]+\.ipynb$")
 REPRODUCTION_HEADING = "## Reproduction"
+EVIDENCE_HEADING = "## What the evidence says"  # the landing page opens with it, after the title
 # README links to files that are pages of the book
 LINK_TARGETS = {"benchmarks/RESULTS.md": "benchmarks.md"}
 
@@ -136,8 +138,9 @@ def notebook_summaries(readme_text: str) -> dict[str, str]:
     return dict(rows)
 
 
-def _index(intro: str, pages: list[Page], summaries: dict[str, str]) -> str:
+def _index(intro: str, pages: list[Page], summaries: dict[str, str], evidence: str = "") -> str:
     title, _, rest = intro.partition("\n")
+    rest = rest.strip() + ("\n\n" + evidence.strip() if evidence else "")
     entries = "\n".join(f"{int(p.number)}. [{p.title}]({p.stem}.ipynb)"
                         + (f": {summaries[p.number]}" if p.number in summaries else "") for p in pages)
     toctree = "\n".join(p.stem for p in pages)
@@ -164,10 +167,11 @@ def stage(source: Path, readme: Path, notebook_paths: list[Path], benchmarks: Pa
     reproduction = sections.get(REPRODUCTION_HEADING)
     if reproduction is None:
         raise ValueError(f"{readme} has no '{REPRODUCTION_HEADING}' section for the reproduction page")
-    write_text(source / "index.md", _index(sections[""], pages, notebook_summaries(text)))
+    write_text(source / "index.md", _index(sections[""], pages, notebook_summaries(text),
+                                           sections.get(EVIDENCE_HEADING, "")))
     write_text(source / "reproduction.md", "# " + _relink(reproduction)[3:])
     write_text(source / "benchmarks.md", benchmarks.read_text())
-    guide = [s for h, s in sections.items() if h not in ("", REPRODUCTION_HEADING)]
+    guide = [s for h, s in sections.items() if h not in ("", REPRODUCTION_HEADING, EVIDENCE_HEADING)]
     write_text(source / "guide.md", "# Guide\n\n" + _relink("\n".join(guide)))
     return pages
 

@@ -56,10 +56,12 @@ def _load_result(folder: Path, config: TrainConfig, source: str) -> RunResult:
                      folder)
 
 
-def find_result(config: TrainConfig) -> RunResult | None:
-    """A stored result of ``config``: results/ first (committed), then a finished, evaluated run in the runs
-    root; a folder whose result is unfinished or stale (``run_folder.check_result``) does not count."""
-    for root, source in ((results_root(), "results"), (runs_root(), "runs")):
+def find_result(config: TrainConfig, committed_only: bool = False) -> RunResult | None:
+    """A stored result of ``config``: results/ first (committed), then (unless ``committed_only``) a finished,
+    evaluated run in the runs root; a folder whose result is unfinished or stale (``run_folder.check_result``)
+    does not count."""
+    roots = ((results_root(), "results"),) + (() if committed_only else ((runs_root(), "runs"),))
+    for root, source in roots:
         folder = root / run_name(config)
         try:
             run_folder.check_result(folder, config)
