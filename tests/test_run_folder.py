@@ -96,6 +96,61 @@ def test_publish_derives_the_destination_and_refuses_what_is_not_a_finished_run(
     assert sorted(p.name for p in results.iterdir()) == sorted([tiny(epochs=1).run_name(), tiny(epochs=2).run_name()])
 
 
+def test_a_published_result_carries_the_sha256_of_its_files_and_an_edited_number_is_refused(tmp_path, capsys):
+    first = runs.compute_or_load(tiny(epochs=1), progress=False, max_points=50)
+    published = runs.publish(first.folder)
+    recorded = json.loads((published / "manifest.json").read_text())["published"]["sha256"]
+    assert sorted(recorded) == ["bundle.json", "bundle.npz", "config.json", "metrics.csv"]
+    assert all(recorded[name] == run_folder.sha256_of(first.folder / name) for name in recorded)
+    assert run_folder.check_result(published, require_hashes=True) == tiny(epochs=1)
+    assert runs.find_result(tiny(epochs=1)).source == "results"
+    original = (published / "metrics.csv").read_text()
+    last = original.rstrip("\n").split("\n")[-1]
+    loss = last.split(",")[1]
+    edited = original.replace(last, last.replace(loss, f"{float(loss) + 0.01:.6f}", 1))
+    (published / "metrics.csv").write_text(edited)
+    with pytest.raises(run_folder.RunFolderError, match=r"metrics\.csv no longer matches the sha256"):
+        run_folder.check_result(published)
+    found = runs.find_result(tiny(epochs=1))
+    assert found is not None and found.source == "runs"  # the edited copy in results/ is passed over
+    (published / "metrics.csv").write_text(original)
+    manifest = json.loads((published / "manifest.json").read_text())
+    del manifest["published"]
+    (published / "manifest.json").write_text(json.dumps(manifest))
+    run_folder.check_result(published)  # a run folder records no hashes ...
+    with pytest.raises(run_folder.RunFolderError, match="records no sha256"):  # ... a published one must
+        run_folder.check_result(published, require_hashes=True)
+
+
+def test_publish_reads_every_file_and_keeps_the_good_result_when_the_new_one_is_damaged(tmp_path, capsys):
+    first = runs.compute_or_load(tiny(epochs=1), progress=False, max_points=50)
+    published = runs.publish(first.folder)
+    before = {p.name: p.read_bytes() for p in published.iterdir()}
+    damaged = tmp_path / "damaged"
+    shutil.copytree(first.folder, damaged)
+    npz = (damaged / "bundle.npz").read_bytes()
+    (damaged / "bundle.npz").write_bytes(npz[: len(npz) // 2])
+    capsys.readouterr()
+    assert cli.main(["publish", "--replace", str(damaged)]) == 2
+    err = capsys.readouterr().err
+    assert "bundle.npz is unreadable" in err and "Traceback" not in err
+    assert {p.name: p.read_bytes() for p in published.iterdir()} == before
+    assert not [p for p in published.parent.iterdir() if p.name.startswith(".")]  # no staging left
+
+
+def test_a_bundle_that_disagrees_with_its_metrics_on_the_final_knn_is_refused(tmp_path):
+    first = runs.compute_or_load(tiny(epochs=1), progress=False, max_points=50)
+    edited = tmp_path / "edited"
+    shutil.copytree(first.folder, edited)
+    summary = json.loads((edited / "bundle.json").read_text())
+    summary["knn"]["top1"] += 10.0
+    (edited / "bundle.json").write_text(json.dumps(summary))
+    with pytest.raises(run_folder.RunFolderError, match="gives kNN top-1 .* but the last row of metrics.csv"):
+        run_folder.check_result(edited)
+    with pytest.raises(run_folder.RunFolderError, match="kNN top-1"):
+        runs.publish(edited)
+
+
 def test_a_users_folder_is_only_adopted_when_empty_or_its_own(tmp_path, capsys):
     mine = tmp_path / "mine"
     mine.mkdir()
@@ -169,7 +224,7 @@ def test_every_committed_result_is_found_from_its_own_config(monkeypatch):
     assert folders, "results/ holds the committed reference runs"
     monkeypatch.delenv("DYSTRESS_RESULTS")
     for folder in folders:
-        config = run_folder.check_result(folder)
+        config = run_folder.check_result(folder, require_hashes=True)
         assert config.run_name() == folder.name
         found = runs.find_result(config)
         assert found is not None and found.source == "results" and found.folder == folder

@@ -17,30 +17,34 @@ The rules that keep a folder truthful:
   keeps the record of each part and a rerun of a finished run changes nothing;
 * freshness: training an epoch deletes the bundle; a result counts only when the metrics reach the
   configured last epoch and the bundle evaluated that epoch of this configuration (and, where the
-  checkpoint is present, that very checkpoint).
+  checkpoint is present, that very checkpoint);
+* integrity: publishing copies the result files, checks the copy against the source, and records the sha256
+  of each in the published manifest (``published.sha256``); a published result whose files no longer match,
+  or whose bundle and metrics disagree on the final kNN, is refused, naming the file.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
-import errno
 import hashlib
 import io
 import json
+import math
 import os
 import platform
 import secrets
 import shutil
 import subprocess
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from dystress.atomic import TEMPORARY_MARK, remove_leftovers, replacing, write_text
+from dystress.atomic import LOCK, TEMPORARY_MARK, exclusive, remove_leftovers, replacing, write_text
 from dystress.engine.config import from_dict
 from dystress.paths import REPO_ROOT
 
@@ -50,7 +54,6 @@ CHECKPOINT = "checkpoint.pt"
 MANIFEST = "manifest.json"
 BUNDLE_JSON = "bundle.json"
 BUNDLE_NPZ = "bundle.npz"
-LOCK = ".lock"
 BUNDLE_FILES = (BUNDLE_JSON, BUNDLE_NPZ)
 RESULT_FILES = (CONFIG, METRICS, MANIFEST, BUNDLE_JSON, BUNDLE_NPZ)
 COLUMNS = ("epoch", "loss", "lr", "temperature", "tau_pos_mean", "tau_pos_min", "tau_pos_max", "tau_neg_mean",
@@ -145,7 +148,6 @@ def locked(folder: str | Path) -> Iterator[Path]:
     held, temporary files left by killed writers are removed; a folder it created that is still empty at the
     end is removed again.
     """
-    import fcntl
 
     folder = Path(folder).resolve()
     if folder in _held:
@@ -158,30 +160,17 @@ def locked(folder: str | Path) -> Iterator[Path]:
             _held[folder] = (fd, depth - 1)
         return
     created = not folder.exists()
-    folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as error:
-        holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown"
-        os.close(fd)
-        if error.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-            raise
-        raise RunFolderBusy(f"run folder {folder} is in use by another process (pid {holder}, the holder of "
-                            f"{folder / LOCK}); wait for it to finish, or use another run folder") from None
-    try:
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()} on {platform.node()}\n".encode(), 0)
-        remove_leftovers(folder)
-        _held[folder] = (fd, 1)
-        yield folder
-    finally:
-        _held.pop(folder, None)
-        if created and not _contents(folder):  # nothing was written: leave no folder behind
-            (folder / LOCK).unlink(missing_ok=True)
-            with contextlib.suppress(OSError):
-                folder.rmdir()
-        os.close(fd)  # closing the descriptor releases the lock
+    with exclusive(folder, "run folder", RunFolderBusy) as fd:
+        try:
+            remove_leftovers(folder)
+            _held[folder] = (fd, 1)
+            yield folder
+        finally:
+            _held.pop(folder, None)
+            if created and not _contents(folder):  # nothing was written: leave no folder behind
+                (folder / LOCK).unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
 
 
 def _git_commit() -> str | None:
@@ -290,9 +279,52 @@ def last_epoch(folder: Path) -> int:
     return int(history[-1]["epoch"]) if history else 0
 
 
-def check_result(folder: str | Path, config=None):
+def published_hashes(folder: Path) -> dict[str, str]:
+    """{file: sha256} of the result files a published folder holds besides its manifest."""
+    return {name: sha256_of(folder / name) for name in RESULT_FILES if name != MANIFEST}
+
+
+def check_hashes(folder: Path, require: bool = False) -> None:
+    """Refuse a published result whose files no longer match the sha256 its manifest recorded at publishing,
+    naming the first such file; ``require``: refuse a folder that records none."""
+    recorded = (read_json(folder, MANIFEST).get("published") or {}).get("sha256")
+    if recorded is None:
+        if require:
+            raise RunFolderError(f"{folder} records no sha256 of its files: publish it again from its run folder")
+        return
+    for name in RESULT_FILES:
+        if name == MANIFEST:
+            continue
+        if name not in recorded:
+            raise RunFolderError(f"{folder / MANIFEST} records no sha256 of {name}: publish the run again")
+        if sha256_of(folder / name) != recorded[name]:
+            raise RunFolderError(f"{folder / name} no longer matches the sha256 recorded when it was published: "
+                                 f"the result was changed or damaged; publish it again from its run folder")
+
+
+def _read_result_files(folder: Path) -> tuple[list[dict], dict]:
+    """metrics.csv and both bundle files read whole, or one line naming the file that cannot be read."""
+    try:
+        history = read_history(folder)
+    except (OSError, ValueError, csv.Error, UnicodeDecodeError) as error:
+        raise RunFolderError(f"{folder / METRICS} is unreadable ({error}): train the run again") from error
+    summary = read_json(folder, BUNDLE_JSON)
+    try:
+        with np.load(folder / BUNDLE_NPZ, allow_pickle=False) as archive:
+            for key in archive.files:
+                archive[key]
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise RunFolderError(f"{folder / BUNDLE_NPZ} is unreadable ({error}): evaluate the run again") from error
+    return history, summary
+
+
+def check_result(folder: str | Path, config=None, require_hashes: bool = False):
     """Raise ``RunFolderError`` saying why, unless ``folder`` holds a finished, evaluated run whose bundle
-    belongs to its last epoch (of ``config`` when given); returns the run's configuration."""
+    belongs to its last epoch (of ``config`` when given); returns the run's configuration.
+
+    Every result file is read whole; a published folder's files must match the sha256 of its manifest
+    (``require_hashes``: and it must record them), and the bundle's kNN top-1 must equal the last metrics row's,
+    which the same evaluation wrote."""
     folder = Path(folder)
     if not folder.is_dir():
         raise RunFolderError(f"{folder} is not a folder")
@@ -305,10 +337,12 @@ def check_result(folder: str | Path, config=None):
         raise RunFolderError(f"{folder} holds run {name}, not {config.run_name()}")
     if missing:
         raise RunFolderError(f"run {name} in {folder} lacks {', '.join(missing)}: train and evaluate it first")
-    trained = last_epoch(folder)
+    check_hashes(folder, require_hashes)
+    history, summary = _read_result_files(folder)
+    trained = int(history[-1]["epoch"]) if history else 0
     if trained != stored.epochs:
         raise RunFolderError(f"run {name} in {folder} is unfinished: {trained} of {stored.epochs} epochs")
-    evaluated = read_json(folder, BUNDLE_JSON).get("evaluated") or {}
+    evaluated = summary.get("evaluated") or {}
     if evaluated.get("config_hash") != stored.run_hash() or evaluated.get("epoch") != stored.epochs:
         raise RunFolderError(f"the bundle in {folder} is stale: it evaluated epoch {evaluated.get('epoch')} of "
                              f"configuration {evaluated.get('config_hash')}, the run ends at epoch {stored.epochs} "
@@ -320,7 +354,18 @@ def check_result(folder: str | Path, config=None):
     manifest = read_json(folder, MANIFEST)
     if manifest.get("config_hash") != stored.run_hash() or manifest.get("epochs_trained") != stored.epochs:
         raise RunFolderError(f"the manifest in {folder} does not record this run's {stored.epochs} epochs")
+    monitored, bundled = history[-1].get("knn_top1"), (summary.get("knn") or {}).get("top1")
+    if monitored is not None and bundled is not None and not math.isclose(monitored, bundled, abs_tol=1e-6):
+        raise RunFolderError(f"{folder / BUNDLE_JSON} gives kNN top-1 {bundled} but the last row of {METRICS} "
+                             f"{monitored}: one of them was changed; evaluate the run again")
     return stored
+
+
+def seal(folder: Path) -> None:
+    """Record in a published folder's manifest the sha256 of its other result files (``check_hashes``)."""
+    manifest = read_json(folder, MANIFEST)
+    manifest["published"] = {"sha256": published_hashes(folder)}
+    write_text(folder / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
 
 
 def publish(folder: str | Path, results: Path, replace: bool = False) -> Path:
@@ -334,8 +379,10 @@ def publish(folder: str | Path, results: Path, replace: bool = False) -> Path:
     if target.exists():
         if (target / CONFIG).exists() and read_config(target).run_hash() != config.run_hash():
             raise RunFolderError(f"{target} holds another configuration; remove it by hand if it is wrong")
-        same = all((target / n).exists() and sha256_of(target / n) == sha256_of(folder / n) for n in RESULT_FILES)
+        same = all((target / n).exists() and sha256_of(target / n) == sha256_of(folder / n)
+                   for n in RESULT_FILES if n != MANIFEST)
         if same:
+            check_result(target, config, require_hashes=True)
             return target
         if not replace:
             raise RunFolderError(f"{target} already holds a different result of this configuration (finished "
@@ -347,6 +394,10 @@ def publish(folder: str | Path, results: Path, replace: bool = False) -> Path:
     try:
         for name in RESULT_FILES:
             shutil.copy2(folder / name, staging / name)
+        if published_hashes(staging) != published_hashes(folder):
+            raise RunFolderError(f"the copy of {folder} in {staging} differs from it: check the disk and publish again")
+        seal(staging)
+        check_result(staging, config, require_hashes=True)
         if target.exists():
             old = target.with_name(f".{target.name}.old{TEMPORARY_MARK}{os.getpid()}")
             os.replace(target, old)

@@ -64,7 +64,7 @@ def find_result(config: TrainConfig, committed_only: bool = False) -> RunResult 
     for root, source in roots:
         folder = root / run_name(config)
         try:
-            run_folder.check_result(folder, config)
+            run_folder.check_result(folder, config, require_hashes=source == "results")
         except RunFolderError:
             continue
         return _load_result(folder, config, source)
