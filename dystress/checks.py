@@ -70,6 +70,9 @@ def type_ok(value: object, expected: object) -> bool:
 
 
 def type_name(expected: object) -> str:
+    """``float``, ``list[int]``, ``int | None``: the annotation as it is written."""
+    if typing.get_args(expected):
+        return str(expected).replace("typing.", "")
     return getattr(expected, "__name__", None) or str(expected).replace("typing.", "")
 
 

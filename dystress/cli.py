@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
 import yaml
 
+from dystress.atomic import exclusive
 from dystress.pipeline import summary
-from dystress.pipeline.parameters import PROFILES
+from dystress.pipeline.parameters import PROFILES, check_values
 
 
 def parse_assignments(pairs: list[str]) -> dict:
@@ -38,25 +41,35 @@ def parse_assignments(pairs: list[str]) -> dict:
     return values
 
 
-def declared_parameters(source: Path) -> set[str]:
+def declared_parameters(source: Path) -> dict[str, object]:
+    """{name: annotation} of a notebook's parameters cell, as papermill reads it."""
     import papermill
 
     from dystress.pipeline import execution
+    from dystress.pipeline.parameters import annotation
 
-    return set(papermill.inspect_notebook(execution.read_source(source)))
+    return {name: annotation(spec["inferred_type_name"])
+            for name, spec in papermill.inspect_notebook(execution.read_source(source)).items()}
 
 
 def _selected(only: str | None) -> list[Path]:
     """The notebooks named by ``--only`` ("01,02" or names; None: all)."""
     from dystress.pipeline import execution  # the notebook stack, which `train` and `evaluate` do not need
 
-    names = [o.strip() for o in only.split(",") if o.strip()] if only else None
+    if only is None:
+        return execution.list_notebooks()
+    names = [o.strip() for o in only.split(",") if o.strip()]
+    if not names:
+        raise ValueError(f"--only names no notebook ({only!r}); give numbers or names, e.g. --only 01,04")
     return execution.list_notebooks(only=names)
 
 
-def _run(args: argparse.Namespace) -> int:
-    from dystress.pipeline import execution
+def parameters_for(profile: str, extra: dict, declared: dict) -> dict:
+    """What ``dystress run`` passes to one notebook: the profile, then the ``-p`` values it declares."""
+    return {"profile": profile} | {name: value for name, value in extra.items() if name in declared}
 
+
+def _run(args: argparse.Namespace) -> int:
     sources = _selected(args.only)
     extra = parse_assignments(args.parameter or [])
     if args.recompute:
@@ -65,16 +78,41 @@ def _run(args: argparse.Namespace) -> int:
     unused = [name for name in extra if not any(name in d for d in declared.values())]
     if unused:
         raise ValueError(f"no selected notebook declares parameter {', '.join(repr(u) for u in unused)}")
+    for source in sources:  # every value checked before a kernel starts or anything is written
+        try:
+            check_values(parameters_for(args.profile, extra, declared[source]), declared[source])
+        except ValueError as error:
+            raise ValueError(f"{source.stem}: {error}") from None
     out = Path(args.out).resolve()
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} exists and is not a folder")
+    with exclusive(out, "output folder"):
+        return _run_series(sources, out, args.profile, extra, declared)
+
+
+def stale_outputs(out: Path, sources: list[Path]) -> list[Path]:
+    """What an earlier run left in ``out`` that this one replaces: the selected notebooks' executed and failed
+    copies and summary rows, and the summary of the whole set. Removed before the first notebook starts, so
+    that out/ never shows an earlier notebook or summary beside a failed or interrupted run."""
+    paths = [out / "summary.md", out / "summary.json"]
+    for source in sources:
+        paths += [out / f"{source.stem}.ipynb", out / f"{source.stem}.failed.ipynb",
+                  out / "summary" / f"{source.stem}.json"]
+    return [path for path in paths if path.exists()]
+
+
+def _run_series(sources: list[Path], out: Path, profile: str, extra: dict, declared: dict) -> int:
+    from dystress.pipeline import execution
+
+    for path in stale_outputs(out, sources):
+        path.unlink()
     summary_dir = out / "summary"
     environment = {"DYSTRESS_SUMMARY_DIR": str(summary_dir), "DYSTRESS_OUT": str(out),
                    "TQDM_DISABLE": os.environ.get("TQDM_DISABLE", "1")}
-    print(f"running {len(sources)} notebook(s) with profile {args.profile!r} into {out}/", flush=True)
+    print(f"running {len(sources)} notebook(s) with profile {profile!r} into {out}/", flush=True)
     start = time.perf_counter()
     for k, source in enumerate(sources, 1):
-        parameters = {"profile": args.profile} | {n: v for n, v in extra.items() if n in declared[source]}
+        parameters = parameters_for(profile, extra, declared[source])
         t0 = time.perf_counter()
         print(f"[{k}/{len(sources)}] {source.stem} ...", end=" ", flush=True)
         try:
@@ -162,6 +200,7 @@ def _train(args: argparse.Namespace) -> int:
     config = config_module.resolve(args.profile, **overrides)
     folder = Path(args.run_dir) if args.run_dir else runs_root() / run_name(config)
     print(f"run folder {folder} (config {config.run_hash()})", flush=True)
+    args.kept = lambda: _epochs_kept(folder, config.epochs)
     history = train(config, folder, progress=True, stop_after=args.stop_after)
     done = history[-1]["epoch"] if history else 0
     print(f"{done}/{config.epochs} epochs; final loss {history[-1].get('loss')}" if done else "no epoch trained")
@@ -177,11 +216,44 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _epochs_kept(folder: Path, epochs: int) -> str:
+    """What an interrupted training leaves: the last epoch its checkpoint and metrics hold."""
+    from dystress.engine import run_folder
+
+    try:
+        done = run_folder.last_epoch(folder) if (folder / run_folder.METRICS).exists() else 0
+    except (OSError, ValueError):
+        done = 0
+    if done == 0:
+        return f"no epoch finished in {folder}; the same command starts the run again"
+    return f"epoch {done} of {epochs} saved in {folder}; the same command resumes"
+
+
+KEPT = {  # what an interrupted command leaves, when it does not say more itself (``args.kept``)
+    "evaluate": "no bundle was written (a bundle is written whole or not at all); the same command evaluates again",
+    "run": "the notebooks that finished are in the output folder (one interrupted while it ran is kept as far as "
+           "it ran, as .failed.ipynb); the same command runs the series again and loads the stored runs",
+    "render": "the notebooks rendered before it are updated, the others are as they were",
+    "book": "the previous book, if any, is unchanged",
+    "publish": "the results published before it are complete, results/ holds nothing half-copied",
+}
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the process is, so that it unwinds as an interrupt does (locks released,
+    temporary files removed)."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     import json
 
     from dystress.pipeline.runs import evaluate_run
 
+    print(f"evaluating {args.run} ...", flush=True)
     summary, arrays = evaluate_run(args.run, max_points=args.max_points)
     print(json.dumps(summary, indent=2, sort_keys=True))
     print(f"bundle: {Path(args.run) / 'bundle.json'} and bundle.npz ({', '.join(sorted(arrays))})")
@@ -256,11 +328,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() \
+        else None
     try:
         return args.func(args)
     except (ValueError, FileNotFoundError, RuntimeError) as error:
         print(f"dystress: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as interrupt:
+        terminated = isinstance(interrupt, Terminated)
+        kept = args.kept() if hasattr(args, "kept") else KEPT.get(args.command, "")
+        print(f"dystress {args.command}: {'terminated (SIGTERM)' if terminated else 'interrupted (SIGINT)'}; "
+              f"{kept}", file=sys.stderr)
+        return 143 if terminated else 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -119,6 +119,10 @@ def test_a_broken_reference_is_reported(tmp_path):
     assert index.exists()
     text = "\n".join(warnings)
     assert "nowhere" in text and "gone.png" in text
+    (folder / "02_unrendered.py").write_text("# %% [markdown]\n# # 02 · Not rendered\n")
+    _, warnings = book.build(tmp_path / "site", notebook_folder=folder)
+    (missing,) = [w for w in warnings if "02_unrendered" in w]
+    assert "02_unrendered.ipynb is missing" in missing and "dystress render --only 02" in missing
 
 
 def test_the_output_must_be_a_folder(tmp_path):
@@ -127,6 +131,32 @@ def test_the_output_must_be_a_folder(tmp_path):
     with pytest.raises(ValueError, match="not a folder"):
         book.build(target)
     assert target.read_text() == "mine"
+
+
+@pytest.mark.parametrize("kind", ["a folder of the user's", "the output of dystress run"])
+def test_the_book_replaces_only_a_folder_it_built(kind, tmp_path, monkeypatch):
+    target = tmp_path / "mine"
+    target.mkdir()
+    keep = target / ("notes.txt" if kind.startswith("a folder") else "04_pretraining.ipynb")
+    keep.write_text("mine")
+    with pytest.raises(ValueError, match=r"holds files that no book built .*\.dystress-book"):
+        book.build(target)
+    assert keep.read_text() == "mine" and sorted(p.name for p in target.iterdir()) == [keep.name]
+    monkeypatch.chdir(target)
+    with pytest.raises(ValueError, match="holds files that no book built"):
+        book.build(".")
+    assert keep.read_text() == "mine"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".book-")]
+
+
+def test_a_rebuild_replaces_the_earlier_book(site, tmp_path):
+    out, _ = site
+    assert (out / book.BUILT_MARK).is_file()
+    copy = tmp_path / "again"
+    shutil.copytree(out, copy)
+    (copy / "stale.html").write_text("from an earlier build")
+    index, _ = book.build(copy)
+    assert index == copy / "index.html" and not (copy / "stale.html").exists()
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -49,6 +49,36 @@ def test_a_malformed_parameter_value_is_one_line_naming_it(capsys):
     assert "parameter 'methods': '[a, b' is not a YAML value" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("assignment, named, allowed", [
+    ("tau_max=abc", "'tau_max'", "must be of type float, got 'abc'"),
+    ("tau_max=[0.1, 0.2]", "'tau_max'", "must be of type float, got [0.1, 0.2]"),
+    ("seeds=0", "'seeds'", "must be of type list[int], got 0"),
+    ("seeds=[1, 1]", "'seeds'", "seeds must be distinct"),
+    ("methods=[Nope]", "'methods'", "methods must be among SimCLR, DySTreSS"),
+    ("profile=../../etc", "'profile'", "must be one of smoke, small, paper; got '../../etc'"),
+])
+def test_a_bad_parameter_value_is_refused_before_any_kernel_starts(assignment, named, allowed, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert cli.main(["run", "--only", "04", "--out", str(out), "-p", assignment]) == 2
+    captured = capsys.readouterr()
+    (line,) = captured.err.strip().splitlines()
+    assert line.startswith("dystress: error: 04_pretraining: notebook parameter " + named) and allowed in line
+    assert not out.exists() and "running" not in captured.out
+
+
+def test_the_run_checks_each_notebook_against_its_own_parameters(tmp_path, capsys):
+    """scales is notebook 10's; a bad scale is refused there, and 04 (which does not declare it) is not asked."""
+    assert cli.main(["run", "--only", "04,10", "--out", str(tmp_path / "out"), "-p", "scales=[huge]"]) == 2
+    assert "10_verdict: notebook parameter 'scales' must be one of smoke, small, paper" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("only", [",", " , "])
+def test_an_only_that_names_no_notebook_is_refused(only, tmp_path, capsys):
+    assert cli.main(["run", "--only", only, "--out", str(tmp_path / "out")]) == 2
+    assert "--only names no notebook" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
 def test_an_out_path_that_is_a_file_is_refused_before_running(tmp_path, capsys):
     blocker = tmp_path / "out"
     blocker.write_text("a file")
@@ -154,3 +184,37 @@ def test_train_and_evaluate_need_no_notebook_packages(tmp_path):
                                capture_output=True, text=True)
     assert evaluated.returncode == 0, evaluated.stderr
     assert (run / "bundle.npz").exists()
+
+
+def test_two_runs_into_one_output_folder_are_refused_while_the_first_runs(tmp_path, capsys):
+    from dystress.atomic import exclusive
+
+    out = tmp_path / "out"
+    with exclusive(out, "output folder"):
+        assert cli.main(["run", "--only", "01", "--out", str(out)]) == 2
+    assert f"output folder {out} is in use by another process (pid {os.getpid()}" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == [".lock"]
+
+
+def test_a_failed_rerun_leaves_no_earlier_notebook_or_summary_and_a_success_no_failed_copy(tmp_path, monkeypatch,
+                                                                                           capsys):
+    from dystress.pipeline import execution
+
+    out = tmp_path / "out"
+    (out / "summary").mkdir(parents=True)
+    earlier = {"01_gradient_analysis.ipynb": "{}", "01_gradient_analysis.failed.ipynb": "{}", "summary.md": "old",
+               "summary.json": "{}", "summary/01_gradient_analysis.json": "[]", "02_temperature_functions.ipynb": "{}"}
+    for name, text in earlier.items():
+        (out / name).write_text(text)
+
+    def failing(source, output, *args, **kwargs):
+        output.with_name(f"{output.stem}.failed.ipynb").write_text("as far as it ran")
+        raise RuntimeError("a cell failed")
+
+    monkeypatch.setattr(execution, "execute", failing)
+    assert cli.main(["run", "--only", "01", "--out", str(out)]) == 1
+    left = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and p.name != ".lock")
+    assert left == ["01_gradient_analysis.failed.ipynb", "02_temperature_functions.ipynb"]  # 02 was not rerun
+    monkeypatch.setattr(execution, "execute", lambda source, output, *a, **k: output.write_text("{}"))
+    assert cli.main(["run", "--only", "01", "--out", str(out)]) == 0
+    assert not (out / "01_gradient_analysis.failed.ipynb").exists() and (out / "01_gradient_analysis.ipynb").exists()

@@ -70,6 +70,50 @@ def test_train_test_subfolders(tmp_path):
     assert len(d.train) == 12 and len(d.test) == 6 and d.test.classes == ["a", "b"]
 
 
+@pytest.mark.parametrize("mode", ["I;16", "I"])
+def test_16_bit_greyscale_images_are_read_by_their_real_range(mode, tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "deep" / "only"
+    folder.mkdir(parents=True)
+    levels = np.kron(np.array([[0, 16384], [32768, 65535]]), np.ones((4, 4), dtype=np.int64))
+    levels = levels.astype(np.uint16 if mode == "I;16" else np.int32)
+    for k in range(4):
+        Image.fromarray(levels).save(folder / f"grey{k}.{'png' if mode == 'I;16' else 'tiff'}")
+    d = load_dataset("folder", tmp_path / "deep", image_size=8, test_fraction=0.25)
+    image = torch.cat([d.train.images, d.test.images])[0]
+    expected = np.round(levels.astype(np.float64) / 65535 * 255).astype(np.uint8)
+    assert torch.equal(image[..., 0], torch.from_numpy(expected)) and torch.equal(image[..., 0], image[..., 2])
+
+
+def test_float_images_outside_the_unit_range_are_refused_by_name(tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "floats"
+    folder.mkdir()
+    Image.fromarray(np.full((8, 8), 300.0, dtype=np.float32), mode="F").save(folder / "hot.tiff")
+    with pytest.raises(ValueError, match=r"hot\.tiff has float pixels outside \[0, 1\]"):
+        load_dataset("folder", folder, image_size=8)
+
+
+def test_images_in_a_subfolder_of_a_class_folder_belong_to_that_class(tmp_path):
+    write_images(tmp_path / "root" / "cat", 4, seed=1)
+    write_images(tmp_path / "root" / "cat" / "indoor", 4, seed=2)
+    write_images(tmp_path / "root" / "dog", 8, seed=3)
+    write_images(tmp_path / "root" / "dog" / ".thumbnails", 3, seed=4)  # hidden: left out
+    d = load_dataset("folder", tmp_path / "root", image_size=8, test_fraction=0.25)
+    labels = torch.cat([d.train.labels, d.test.labels])
+    assert d.train.classes == ["cat", "dog"] and (labels == 0).sum() == 8 and (labels == 1).sum() == 8
+
+
+def test_a_class_folder_without_images_is_refused_by_name(tmp_path):
+    write_images(tmp_path / "root" / "cat", 4)
+    (tmp_path / "root" / "dog").mkdir()
+    (tmp_path / "root" / "dog" / "notes.txt").write_text("no pictures")
+    with pytest.raises(ValueError, match="class folder dog of .* hold no images"):
+        load_dataset("folder", tmp_path / "root", image_size=8)
+
+
 def test_decoded_folders_are_cached(labelled_folder, monkeypatch):
     first = load_dataset("folder", labelled_folder)
     monkeypatch.setattr(data_module, "_decode", lambda *a: (_ for _ in ()).throw(AssertionError("decoded again")))

@@ -233,8 +233,11 @@ def _folder(root: Path, image_size: int, test_fraction: float, seed: int,
     return _split(data, test_fraction, seed)
 
 
-def _image_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+def _image_files(folder: Path, nested: bool = False) -> list[Path]:
+    """The images directly in ``folder`` or, ``nested``, anywhere below it (hidden folders and files left out)."""
+    candidates = folder.rglob("*") if nested else folder.iterdir()
+    return sorted(p for p in candidates if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
 
 
 def _read_tree(folder: Path, image_size: int, cache: Path, labelled_only: bool = False) -> ImageData:
@@ -244,7 +247,12 @@ def _read_tree(folder: Path, image_size: int, cache: Path, labelled_only: bool =
     if class_dirs and loose:
         raise ValueError(f"{folder} mixes images and class folders; use <class>/<image> or a flat folder of images")
     if class_dirs:
-        files = [(f, c) for c, d in enumerate(class_dirs) for f in _image_files(d)]
+        per_class = {d: _image_files(d, nested=True) for d in class_dirs}  # a class folder's subfolders belong to it
+        empty = [d.name for d, found in per_class.items() if not found]
+        if empty:
+            raise ValueError(f"class folder{'s' if len(empty) > 1 else ''} {', '.join(empty)} of {folder} hold no "
+                             f"images (extensions: {', '.join(IMAGE_EXTENSIONS)}); remove them or add images")
+        files = [(f, c) for c, d in enumerate(class_dirs) for f in per_class[d]]
         classes = [d.name for d in class_dirs]
     elif labelled_only:
         raise FileNotFoundError(f"{folder} holds no class folders <class>/<image>")
@@ -270,7 +278,7 @@ def _decode(path: Path, image_size: int) -> np.ndarray:
 
     try:
         with Image.open(path) as image:
-            rgb = image.convert("RGB")
+            rgb = _to_rgb(image, path)
             if rgb.size != (image_size, image_size):
                 rgb = rgb.resize((image_size, image_size), Image.BILINEAR)
             return np.asarray(rgb, dtype=np.uint8)
@@ -279,6 +287,27 @@ def _decode(path: Path, image_size: int) -> np.ndarray:
                          f"decompression bombs: shrink it or leave it out of the folder") from None
     except (UnidentifiedImageError, OSError) as error:
         raise ValueError(f"cannot read image {path}: {error}") from error
+
+
+def _to_rgb(image, path: Path):
+    """An 8-bit RGB copy of ``image``. PIL's own conversion clips 16- and 32-bit grey levels at 255 (a 16-bit PNG
+    turns white); those are scaled by their real range, 0..65535, and float images must lie in [0, 1]."""
+    from PIL import Image
+
+    if not (image.mode.startswith("I") or image.mode == "F"):
+        return image.convert("RGB")
+    values = np.asarray(image, dtype=np.float64)
+    if image.mode == "F":
+        if values.min() < 0 or values.max() > 1:
+            raise ValueError(f"image {path} has float pixels outside [0, 1] (mode F, from {values.min():g} to "
+                             f"{values.max():g}); scale it to [0, 1] or save it with 8 or 16 bits")
+        grey = values
+    else:
+        if values.min() < 0 or values.max() > 65535:
+            raise ValueError(f"image {path} has integer pixels outside 0..65535 (mode {image.mode}); save it with 8 "
+                             f"or 16 bits per channel")
+        grey = values / 65535.0
+    return Image.fromarray(np.round(grey * 255).astype(np.uint8), mode="L").convert("RGB")
 
 
 def _save_npz(path: Path, **arrays: np.ndarray) -> None:

@@ -36,6 +36,7 @@ from dystress.paths import REPO_ROOT
 DEFAULT_OUT = REPO_ROOT / "out" / "book"
 NOTEBOOK_NAME = re.compile(r"^(\d\d)_[a-z0-9_]+\.ipynb$")
 REPRODUCTION_HEADING = "## Reproduction"
+BUILT_MARK = ".dystress-book"  # in every folder the book built: the only non-empty folder it may replace
 EVIDENCE_HEADING = "## What the evidence says"  # the landing page opens with it, after the title
 # README links to files that are pages of the book
 LINK_TARGETS = {"benchmarks/RESULTS.md": "benchmarks.md"}
@@ -54,6 +55,15 @@ def notebooks(folder: Path | None = None) -> list[Path]:
     """The executed notebooks of the series, in order."""
     folder = folder or REPO_ROOT / "notebooks"
     return sorted(p for p in folder.iterdir() if NOTEBOOK_NAME.match(p.name))
+
+
+def missing_notebooks(folder: Path | None = None) -> list[str]:
+    """A warning for each notebook source NN_name.py of ``folder`` without its executed NN_name.ipynb, which the
+    book would otherwise leave out unseen."""
+    folder = folder or REPO_ROOT / "notebooks"
+    sources = sorted(p for p in folder.glob("*.py") if NOTEBOOK_NAME.match(p.with_suffix(".ipynb").name))
+    return [f"{p.with_suffix('.ipynb')} is missing, so the book has no page {p.stem}: run dystress render --only "
+            f"{p.stem[:2]}" for p in sources if not p.with_suffix(".ipynb").exists()]
 
 
 def title_of(notebook: nbformat.NotebookNode) -> str:
@@ -222,6 +232,9 @@ def build(out: Path | str = DEFAULT_OUT, readme: Path | None = None, notebook_fo
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"book output {out} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / BUILT_MARK).is_file():
+        raise ValueError(f"book output {out} holds files that no book built (it has no {BUILT_MARK}); the book "
+                         f"replaces its output whole, so give a new or empty folder, or an earlier book's")
     readme = readme or REPO_ROOT / "README.md"
     benchmarks = benchmarks or REPO_ROOT / "benchmarks" / "RESULTS.md"
     paths = notebooks(notebook_folder)
@@ -243,8 +256,10 @@ def build(out: Path | str = DEFAULT_OUT, readme: Path | None = None, notebook_fo
         if mathjax is not None:
             shutil.copytree(mathjax, html / "_static" / "mathjax")
         (html / ".buildinfo").unlink(missing_ok=True)
+        write_text(html / BUILT_MARK, "built by dystress book; the next build replaces this folder whole\n")
         warnings = [line for line in log.read_text().splitlines() if line.strip()] if log.exists() else []
+        warnings += missing_notebooks(notebook_folder)
         if out.exists():
-            shutil.rmtree(out)
+            out.rename(Path(scratch) / "previous")
         html.rename(out)
     return out / "index.html", warnings

@@ -83,7 +83,8 @@ def execute(source: Path, output: Path, parameters: dict | None = None, figure_d
         nb = papermill.execute_notebook(
             read_source(source), str(tmp), parameters=parameters or {}, kernel_name=KERNEL,
             cwd=str(source.parent), progress_bar=False, log_output=log_output, execution_timeout=timeout,
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],  # a cell's error reaches us through papermill;
+            # the kernel's own log would add a traceback for every interrupt
         )
     except BaseException:
         if tmp.exists():
@@ -109,6 +110,10 @@ def render(source: Path, figure_dir: Path | None = None) -> Path:
     """Re-execute ``source`` with its defaults into the paired, committed ``.ipynb``."""
     start = time.perf_counter()
     target = source.with_suffix(".ipynb")
-    execute(source, target, figure_dir=figure_dir, environment={"TQDM_DISABLE": "1"})  # no progress bars kept
+    try:
+        execute(source, target, figure_dir=figure_dir, environment={"TQDM_DISABLE": "1"})  # no progress bars kept
+    except KeyboardInterrupt:
+        target.with_name(f"{target.stem}.failed.ipynb").unlink(missing_ok=True)  # nothing of it beside the sources
+        raise
     print(f"rendered {target.name} in {time.perf_counter() - start:.0f} s")
     return target

@@ -73,6 +73,14 @@ def check_seeds(seeds: list[int]) -> list[int]:
     return list(seeds)
 
 
+def check_methods(methods: list[str]) -> list[str]:
+    """``methods`` if each is one of ``RECIPES`` (an empty list: the profile's); else a ValueError naming them."""
+    unknown = [m for m in methods if m not in RECIPES]
+    if unknown:
+        raise ValueError(f"methods must be among {', '.join(RECIPES)}; got {', '.join(map(str, unknown))}")
+    return list(methods)
+
+
 def base_config(profile: str, dataset: str = "", data_dir: str = "", epochs: int = 0, seed: int = 0,
                 **overrides) -> TrainConfig:
     """The profile's training configuration for a notebook ("" and 0 mean: the profile's choice)."""
@@ -113,10 +121,7 @@ def method_configs(profile: str, methods: list[str] | None = None, temperature: 
                    tau_max: float = 0.2, **base_arguments) -> dict[str, TrainConfig]:
     """{method: config} for the comparison of notebooks 04/05 (``methods`` None: the profile's list)."""
     base = base_config(profile, **base_arguments)
-    chosen = list(methods) if methods else list(NOTEBOOK_CHOICES[profile]["recipes"])
-    unknown = [m for m in chosen if m not in RECIPES]
-    if unknown:
-        raise ValueError(f"methods must be among {', '.join(RECIPES)}; got {', '.join(unknown)}")
+    chosen = check_methods(list(methods)) if methods else list(NOTEBOOK_CHOICES[profile]["recipes"])
     return {m: method_config(base, m, temperature, tau_min, tau_max) for m in chosen}
 
 

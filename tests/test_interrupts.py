@@ -1,0 +1,96 @@
+"""Ctrl-C (SIGINT) and SIGTERM stop a command with one line saying what is kept, exit 130 / 143, no traceback,
+no lock and no temporary file left; the same command then finishes the work."""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from dystress.atomic import TEMPORARY_MARK
+from dystress.engine import run_folder
+
+pytestmark = pytest.mark.usefixtures("private_runs")
+
+TRAIN = ["train", "--profile", "smoke", "--subset_total", "384", "--epochs", "8", "--eval_every", "1",
+         "--knn_k", "10"]
+
+
+def start(arguments: list[str], cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "dystress", *arguments], cwd=cwd, env=os.environ.copy(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def interrupt_when(process: subprocess.Popen, ready, signum: int, timeout: float = 120.0) -> tuple[str, str]:
+    """Send ``signum`` at a random moment after ``ready()`` holds; return the output."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the command never got ready"
+        time.sleep(0.05)
+    time.sleep(random.uniform(0.0, 1.5))
+    process.send_signal(signum)
+    return process.communicate(timeout=timeout)
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Temporary files, half-written notebooks and held locks under ``folder`` (a ``.lock`` file stays by design:
+    the lock is the operating system's ``flock`` on it, released with the process)."""
+    left = [p.name for p in folder.rglob("*") if TEMPORARY_MARK in p.name or p.name.endswith(".partial.ipynb")]
+    for lock in folder.rglob(run_folder.LOCK):
+        with run_folder.locked(lock.parent):  # raises RunFolderBusy if anyone still holds it
+            pass
+    return sorted(left)
+
+
+@pytest.mark.parametrize("signum, code, word", [(signal.SIGINT, 130, "interrupted (SIGINT)"),
+                                                (signal.SIGTERM, 143, "terminated (SIGTERM)")])
+def test_training_stops_with_one_line_and_the_same_command_resumes(signum, code, word, tmp_path):
+    run = tmp_path / "run"
+    process = start([*TRAIN, "--run-dir", str(run)], tmp_path)
+    out, err = interrupt_when(process, lambda: (run / run_folder.METRICS).exists(), signum)
+    assert process.returncode == code, err
+    (line,) = err.strip().splitlines()[-1:]
+    assert "Traceback" not in err and line.startswith(f"dystress train: {word}; ")
+    assert "of 8 saved in" in line and "the same command resumes" in line or "no epoch finished" in line
+    assert leftovers(run) == []
+    finished = subprocess.run([sys.executable, "-m", "dystress", *TRAIN, "--run-dir", str(run)], cwd=tmp_path,
+                              capture_output=True, text=True)
+    assert finished.returncode == 0, finished.stderr
+    assert run_folder.last_epoch(run) == 8
+
+
+def test_evaluation_stops_with_one_line_and_no_bundle_then_evaluates_again(tmp_path):
+    run = tmp_path / "run"
+    trained = subprocess.run([sys.executable, "-m", "dystress", *TRAIN, "--epochs", "1", "--run-dir", str(run)],
+                             cwd=tmp_path, capture_output=True, text=True)
+    assert trained.returncode == 0, trained.stderr
+    process = start(["evaluate", str(run)], tmp_path)
+    out, err = interrupt_when(process, lambda: process.stdout.readline().startswith("evaluating"), signal.SIGINT)
+    if process.returncode == 0:  # finished before the signal arrived: nothing to test at this moment
+        pytest.skip("the evaluation finished before the signal")
+    assert process.returncode == 130 and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("dystress evaluate: interrupted (SIGINT); no bundle was written")
+    assert not (run / run_folder.BUNDLE_JSON).exists() and leftovers(run) == []
+    again = subprocess.run([sys.executable, "-m", "dystress", "evaluate", str(run)], cwd=tmp_path,
+                           capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    run_folder.check_result(run)
+
+
+def test_the_notebook_series_stops_with_one_line_and_leaves_no_partial_notebook(tmp_path):
+    out = tmp_path / "out"
+    process = start(["run", "--only", "01", "--out", str(out)], tmp_path)
+    stdout, err = interrupt_when(process, lambda: out.exists() and any(out.iterdir()), signal.SIGINT)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("dystress run: interrupted (SIGINT); ")
+    assert leftovers(out) == []
+    again = subprocess.run([sys.executable, "-m", "dystress", "run", "--only", "01", "--out", str(out)],
+                           cwd=tmp_path, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert (out / "01_gradient_analysis.ipynb").exists()
