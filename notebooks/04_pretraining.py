@@ -54,7 +54,7 @@
 # |---|---|---|
 # | SimCLR (NT-Xent) | $\tau$ constant | the reference |
 # | DySTreSS | $\tau_{ij} = \tau_{\min} + (\tau_{\max} - \tau_{\min})\sin^2(\pi s_{ij}/2)$, from detached $s$ | low $\tau$ (sharp push) for pairs near orthogonal, high $\tau$ near $s = \pm 1$ |
-# | DySTreSS* | the shifted profile $\tau_{\min} + \tfrac12\Delta\big(1 + \cos(\pi(s + \delta)/k)\big)$ for $s \le -\delta$, $\tau_{\max}$ above; $\delta = -0.4$, $k = 0.7$ | the low-temperature region moves to $s \approx 0.4$ |
+# | DySTreSS* | the shifted profile $\tau_{\min} + \tfrac12\Delta\big(1 + \cos(\pi(s + \delta)/k)\big)$ for $s \le -\delta$, $\tau_{\max}$ above; $\delta = -0.4$, $k = 0.7$ | the low-temperature region moves to negative similarities: $\tau_{\min}$ at $s = -\delta - k = -0.3$, and $\tau = \tau_{\max}$ for every $s > 0.4$ |
 # | MACL | $\tau = \tau_0(1 + \alpha(A - A_0))$, $A$ the batch's mean positive similarity; each $\ell_i$ weighted by $1/(1 - P_{ip})$ | the temperature rises as the views align |
 # | DCL | the positive's term left out of the denominator | removes the negative-positive coupling that shrinks the gradient at small batch sizes |
 # | DCLW | DCL with the positive's logit weighted by $w_i = 2 - e^{s_{ip}/\sigma} / \mathrm{mean}_k\, e^{s_{kp}/\sigma}$, $\sigma = 0.5$ | a weaker pull on positives that are already close |
@@ -254,7 +254,8 @@ for name in names:
 #   kNN top-1, a signal of 14.65 to 17.27 points;
 # * the hard loss collapses in all three seeds: -uniformity 0.000, tolerance 1.000, its loss fixed at
 #   2.4849 = log 12 (batch 64 leaves 126 negatives, of which it keeps the hardest share 0.0819, 11; all 12 logits
-#   equal). It needs the large batches Wang & Liu use (4,095 negatives);
+#   equal). Wang & Liu use it with 4,095 negatives from a memory bank; whether larger batches avoid the
+#   collapse here is not tested;
 # * against SimCLR, paired by seed, the verdicts printed under the table above: only iSogCLR is higher with
 #   an interval that excludes 0, and only the collapsed hard loss lower; DySTreSS, DySTreSS*, MACL, DCL, DCLW
 #   and the Kukleva schedule are within seed noise of it at n = 3, although DySTreSS and the Kukleva schedule

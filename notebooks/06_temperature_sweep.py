@@ -326,9 +326,9 @@ savefig(fig, NOTEBOOK, "shifted_profiles")
 #   $\tau_{\min}$; raising it to 0.5 costs 3.13 and 2.23 kNN points at $\tau_{\min}$ 0.05 and 0.07 (both
 #   beyond seed noise) and 0.88 at 0.1 (within it), and 1.0 is below SimCLR at 0.2 everywhere (-3.53 to -6.80).
 #   The three points with $\tau_{\max} = 0.2$ (47.98 ± 1.24, 48.54 ± 0.55, 49.06 ± 0.95) are within seed noise
-#   of SimCLR at 0.2. The heat map's colours span 42.5 to 49.1, six points against a largest seed standard
-#   deviation of 1.24: the differences between its columns exceed the spread, those within its first column
-#   do not.
+#   of SimCLR at 0.2. Of the six column steps printed above, three are beyond seed noise (both steps at
+#   $\tau_{\min}$ 0.05, and 0.2 to 0.5 at 0.07) and three are within it, so the heat map's colours overstate
+#   how well n = 3 resolves its neighbouring cells.
 # * **Every DySTreSS point is less tolerant than every constant temperature** (0.072 to 0.113 against at least
 #   0.125), and the six points with $\tau_{\max} \le 0.5$ are more uniform than any of them (3.530 to 3.652
 #   against at most 3.408): the cosine profile, which cools almost every negative, moves the geometry in the
