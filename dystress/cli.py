@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
 import sys
@@ -135,7 +136,13 @@ def _render(args: argparse.Namespace) -> int:
     from dystress.pipeline import execution
 
     for source in _selected(args.only):
-        execution.render(source, figure_dir=Path(args.figures))
+        try:
+            execution.render(source, figure_dir=Path(args.figures))
+        except Exception as error:
+            if type(error).__name__ != "PapermillExecutionError":
+                raise
+            raise RuntimeError(f"{source.name} failed in cell {error.exec_count}: {error.ename}: {error.evalue}; "
+                               f"the committed {source.with_suffix('.ipynb').name} is unchanged") from None
     return 0
 
 
@@ -239,6 +246,19 @@ KEPT = {  # what an interrupted command leaves, when it does not say more itself
 }
 
 
+def _one_line(error: BaseException) -> str:
+    """An error as one line: an operating-system error with its file and what to do, anything else its first
+    line."""
+    if isinstance(error, OSError) and not isinstance(error, FileNotFoundError) and error.errno is not None:
+        where = f" {error.filename}" if error.filename else ""
+        advice = {errno.ENOSPC: "free space on that disk and run the same command again",
+                  errno.EACCES: "make it writable or choose another folder",
+                  errno.EROFS: "the file system is read-only: choose another folder"}.get(error.errno, "")
+        return f"{error.strerror}:{where}" + (f"; {advice}" if advice else "")
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised where the process is, so that it unwinds as an interrupt does (locks released,
     temporary files removed)."""
@@ -318,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.set_defaults(func=_render)
     book = sub.add_parser("book", help="write the executed notebooks and README as a static HTML site",
                           description="Build a static HTML book from README.md, the committed executed notebooks "
-                                      "01-08 and benchmarks/RESULTS.md, without executing anything; open "
+                                      "and benchmarks/RESULTS.md, without executing anything; open "
                                       "DIR/index.html in a browser.")
     book.add_argument("--out", default="out/book", help="output folder, replaced whole (default: out/book)")
     book.add_argument("--strict", action="store_true", help="exit 1 when Sphinx gives a warning")
@@ -332,8 +352,8 @@ def main(argv: list[str] | None = None) -> int:
         else None
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, RuntimeError) as error:
-        print(f"dystress: error: {error}", file=sys.stderr)
+    except (ValueError, OSError, RuntimeError) as error:  # OSError: a full disk, a read-only folder, a missing file
+        print(f"dystress: error: {_one_line(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as interrupt:
         terminated = isinstance(interrupt, Terminated)

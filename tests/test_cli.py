@@ -218,3 +218,53 @@ def test_a_failed_rerun_leaves_no_earlier_notebook_or_summary_and_a_success_no_f
     monkeypatch.setattr(execution, "execute", lambda source, output, *a, **k: output.write_text("{}"))
     assert cli.main(["run", "--only", "01", "--out", str(out)]) == 0
     assert not (out / "01_gradient_analysis.failed.ipynb").exists() and (out / "01_gradient_analysis.ipynb").exists()
+
+
+def test_a_full_disk_while_training_is_one_line_saying_so(tmp_path, monkeypatch, capsys):
+    import shutil as shutil_module
+
+    from dystress.engine import train as train_module
+
+    def failing_save(*args, **kwargs):
+        raise RuntimeError("[enforce fail at inline_container.cc:626] . unexpected pos 1234 vs 1200")
+
+    monkeypatch.setattr(train_module.torch, "save", failing_save)
+    monkeypatch.setattr(shutil_module, "disk_usage", lambda path: shutil_module._ntuple_diskusage(10, 10, 0))
+    run = tmp_path / "run"
+    assert cli.main(["train", "--profile", "smoke", "--subset_total", "192", "--epochs", "1", "--run-dir", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dystress: error: No space left on device:") and "checkpoint.pt" in err
+    assert "free space on that disk" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_notebook_that_fails_under_render_is_one_line_and_its_committed_copy_unchanged(monkeypatch, capsys):
+    from papermill.exceptions import PapermillExecutionError
+
+    from dystress.pipeline import execution
+
+    def failing(source, figure_dir=None):
+        raise PapermillExecutionError(3, 2, "x = (", "SyntaxError", "'(' was never closed", ["Traceback ..."])
+
+    monkeypatch.setattr(execution, "render", failing)
+    assert cli.main(["render", "--only", "01"]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line == ("dystress: error: 01_gradient_analysis.py failed in cell 2: SyntaxError: '(' was never closed; "
+                    "the committed 01_gradient_analysis.ipynb is unchanged")
+
+
+def test_a_bad_max_points_is_refused_before_the_evaluation(tmp_path, capsys):
+    assert cli.main(["evaluate", str(tmp_path), "--max-points", "-5"]) == 2
+    assert "max_points must be an integer >= 1, got -5" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_run_folder_is_one_line(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    run.chmod(0o555)
+    try:
+        assert cli.main(["train", "--profile", "smoke", "--epochs", "1", "--run-dir", str(run)]) == 2
+    finally:
+        run.chmod(0o755)
+    err = capsys.readouterr().err
+    assert "Permission denied" in err and len(err.strip().splitlines()) == 1

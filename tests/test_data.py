@@ -234,3 +234,11 @@ def test_a_data_dir_inside_the_data_root_is_named_portably(labelled_folder, monk
     assert data_module.portable_data_dir("/somewhere/else") == "/somewhere/else"
     by_prefix = load_dataset("folder", "data:labelled")
     assert torch.equal(by_prefix.train.images, load_dataset("folder", labelled_folder).train.images)
+
+
+def test_a_damaged_image_cache_is_decoded_again(labelled_folder, tmp_path):
+    first = load_dataset("folder", labelled_folder)
+    (cached,) = (tmp_path / "cache").rglob("images-*.npz")  # the private cache of this module's fixture
+    cached.write_bytes(cached.read_bytes()[:100])
+    second = load_dataset("folder", labelled_folder)
+    assert torch.equal(first.train.images, second.train.images) and cached.stat().st_size > 100

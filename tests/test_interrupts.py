@@ -94,3 +94,21 @@ def test_the_notebook_series_stops_with_one_line_and_leaves_no_partial_notebook(
                            cwd=tmp_path, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
     assert (out / "01_gradient_analysis.ipynb").exists()
+
+
+def test_an_interrupted_book_leaves_the_previous_one_and_no_scratch_folder(tmp_path):
+    pytest.importorskip("sphinx")
+    site = tmp_path / "site"
+    built = subprocess.run([sys.executable, "-m", "dystress", "book", "--out", str(site)], cwd=tmp_path,
+                           capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr
+    before = sorted((p.relative_to(site), p.stat().st_mtime_ns) for p in site.rglob("*"))
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".book-")], list(tmp_path.iterdir())
+    process = start(["book", "--out", str(site)], tmp_path)
+    stdout, err = interrupt_when(process, lambda: any(tmp_path.glob(".book-*/source/conf.py")), signal.SIGINT)
+    if process.returncode == 0:
+        pytest.skip("the book was built before the signal")
+    assert process.returncode == 130 and "Traceback" not in err
+    assert err.strip().splitlines()[-1] == "dystress book: interrupted (SIGINT); the previous book, if any, is unchanged"
+    assert sorted((p.relative_to(site), p.stat().st_mtime_ns) for p in site.rglob("*")) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".book-")]

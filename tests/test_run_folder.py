@@ -122,6 +122,18 @@ def test_a_published_result_carries_the_sha256_of_its_files_and_an_edited_number
         run_folder.check_result(published, require_hashes=True)
 
 
+def test_a_damaged_published_result_falls_back_to_its_run_folder_or_is_refused_naming_the_file(tmp_path):
+    first = runs.compute_or_load(tiny(epochs=1), progress=False, max_points=50)
+    published = runs.publish(first.folder)
+    npz = (published / "bundle.npz").read_bytes()
+    (published / "bundle.npz").write_bytes(npz[: len(npz) // 3])
+    assert runs.compute_or_load(tiny(epochs=1), progress=False).source == "runs"  # the good copy
+    shutil.rmtree(first.folder)
+    with pytest.raises(run_folder.RunFolderError, match=r"bundle\.npz no longer matches .* remove .* to train"):
+        runs.compute_or_load(tiny(epochs=1), progress=False)
+    assert not first.folder.exists()  # nothing was trained over it
+
+
 def test_publish_reads_every_file_and_keeps_the_good_result_when_the_new_one_is_damaged(tmp_path, capsys):
     first = runs.compute_or_load(tiny(epochs=1), progress=False, max_points=50)
     published = runs.publish(first.folder)

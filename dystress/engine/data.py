@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -263,14 +264,27 @@ def _read_tree(folder: Path, image_size: int, cache: Path, labelled_only: bool =
     stats = [(str(f.relative_to(folder)), f.stat().st_size, f.stat().st_mtime_ns) for f, _ in files]
     key = hashlib.sha256(json.dumps([str(folder.resolve()), image_size, stats]).encode()).hexdigest()[:20]
     cached = cache / f"images-{key}.npz"
-    if cached.exists():
-        with np.load(cached) as archive:
-            images, labels = torch.from_numpy(archive["images"]), torch.from_numpy(archive["labels"])
+    loaded = _load_cached(cached)
+    if loaded is not None:
+        images, labels = loaded
     else:
         images = torch.from_numpy(np.stack([_decode(f, image_size) for f, _ in files]))
         labels = torch.tensor([c for _, c in files], dtype=torch.long)
         _save_npz(cached, images=images.numpy(), labels=labels.numpy())
     return ImageData(images, labels if classes else None, classes)
+
+
+def _load_cached(path: Path) -> tuple[Tensor, Tensor] | None:
+    """The decoded images and labels cached in ``path``; None when there is none, or when it cannot be read whole
+    (a truncated or damaged cache is deleted and decoded again)."""
+    if not path.exists():
+        return None
+    try:
+        with np.load(path) as archive:
+            return torch.from_numpy(archive["images"]), torch.from_numpy(archive["labels"])
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        path.unlink(missing_ok=True)
+        return None
 
 
 def _decode(path: Path, image_size: int) -> np.ndarray:

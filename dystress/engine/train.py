@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import errno
 import math
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -377,7 +379,12 @@ def save(training: Training, run_dir: Path) -> None:
                 "cuda": torch.cuda.get_rng_state(training.device) if training.device.type == "cuda" else None},
     }
     with replacing(run_dir / run_folder.CHECKPOINT) as tmp:
-        torch.save(state, tmp)
+        try:
+            torch.save(state, tmp)
+        except RuntimeError as error:  # torch reports a failed write as its own RuntimeError ("inline_container")
+            full = shutil.disk_usage(run_dir).free < 64 << 20
+            raise OSError(errno.ENOSPC if full else errno.EIO, "No space left on device" if full else
+                          f"could not write the checkpoint ({error})", str(run_dir / run_folder.CHECKPOINT)) from None
     write_text(run_dir / run_folder.METRICS, history_csv(training.history))
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dystress import checks
 from dystress.engine import run_folder
 from dystress.engine.config import TrainConfig
 from dystress.engine.data import DataSplits
@@ -74,10 +75,17 @@ def find_result(config: TrainConfig, committed_only: bool = False) -> RunResult 
 def compute_or_load(config: TrainConfig, data: DataSplits | None = None, force: bool = False, progress: bool = True,
                     max_points: int = 2000) -> RunResult:
     """Load the stored result of ``config`` or train, evaluate and store it (``force`` retrains from scratch)."""
+    checks.integer("max_points", max_points, minimum=1)
     if not force:
         found = find_result(config)
         if found is not None:
             return found
+        published = results_root() / run_name(config)
+        if published.exists():  # a damaged or edited result is said so, never silently trained over
+            try:
+                run_folder.check_result(published, config, require_hashes=True)
+            except RunFolderError as error:
+                raise RunFolderError(f"{error} (or remove {published} to train the run again)") from None
     folder = runs_root() / run_name(config)
     run_folder.check_adoptable(folder, config)
     with run_folder.locked(folder):
@@ -94,6 +102,7 @@ def evaluate_run(folder: str | Path, data: DataSplits | None = None, max_points:
     """Evaluate the checkpoint of a run folder into bundle.json / bundle.npz beside it; bundle.json records the
     epoch, the configuration's hash and the checkpoint's sha256 it evaluated (``summary["evaluated"]``)."""
     folder = Path(folder)
+    checks.integer("max_points", max_points, minimum=1)
     if not (folder / run_folder.CHECKPOINT).exists():
         raise FileNotFoundError(f"{folder} holds no {run_folder.CHECKPOINT}: train the run first")
     with run_folder.locked(folder):
