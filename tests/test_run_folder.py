@@ -264,3 +264,14 @@ def test_the_committed_small_notebooks_find_every_run_they_render(monkeypatch):
     assert not missing, f"not in results/: {missing}"
     # 06: SimCLR 5 tau x 3 seeds, DySTreSS 3 x 3 grid x 3 seeds, 6 shifted x 3 seeds; 04: 9 x 3; 07: 3 x 3
     assert len(configs) == 15 + 27 + 18 + 27 + 9
+
+
+def test_a_metrics_file_cut_short_behind_its_checkpoint_is_written_again_from_it(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert cli.main(train_args(run)) == 0
+    full = (run / "metrics.csv").read_text()
+    (run / "metrics.csv").write_text("\n".join(full.splitlines()[:2]) + "\n")  # the header and epoch 0
+    assert run_folder.last_epoch(run) == 0
+    assert cli.main(train_args(run)) == 0
+    assert (run / "metrics.csv").read_text() == full
+    assert "3/3 epochs" in capsys.readouterr().out

@@ -293,6 +293,14 @@ def restore(training: Training, state: dict) -> None:
         torch.cuda.set_rng_state(state["rng"]["cuda"], training.device)
 
 
+def repair_metrics(run_dir: Path, history: list[dict]) -> None:
+    """metrics.csv is the checkpoint's history written out after every epoch; one that no longer is (cut short,
+    edited) is written again from the checkpoint, which holds every row."""
+    path, expected = run_dir / run_folder.METRICS, history_csv(history)
+    if not path.exists() or path.read_text() != expected:
+        write_text(path, expected)
+
+
 def prepare_step_model(training: Training) -> None:
     """What a step calls: both views through one module (or MoCo's query encoder), compiled when asked, and
     under torchrun with synchronised BatchNorm (CUDA) and DDP; each process draws its own augmentations."""
@@ -424,6 +432,8 @@ def train(config: TrainConfig, run_dir: str | Path, data: DataSplits | None = No
         training = build(config, data, device, rank, world)
         if state is not None:
             restore(training, state)
+            if rank == 0:
+                repair_metrics(run_dir, training.history)
         prepare_step_model(training)
         return _train_epochs(training, run_dir, stop_after, progress)
 
