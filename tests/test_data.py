@@ -242,3 +242,10 @@ def test_a_damaged_image_cache_is_decoded_again(labelled_folder, tmp_path):
     cached.write_bytes(cached.read_bytes()[:100])
     second = load_dataset("folder", labelled_folder)
     assert torch.equal(first.train.images, second.train.images) and cached.stat().st_size > 100
+
+
+def test_a_class_too_small_for_both_splits_is_refused_by_name(tmp_path):
+    write_images(tmp_path / "root" / "many", 10)
+    write_images(tmp_path / "root" / "single", 1, seed=2)
+    with pytest.raises(ValueError, match=r"class folders single \(1\) of .* too small for a test share of 0.2"):
+        load_dataset("folder", tmp_path / "root", image_size=8)

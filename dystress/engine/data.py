@@ -231,6 +231,13 @@ def _folder(root: Path, image_size: int, test_fraction: float, seed: int,
     data = _read_tree(root, image_size, cache)
     if data.labels is None:
         return data, None
+    counts = torch.bincount(data.labels, minlength=len(data.classes)).tolist()
+    alone = [f"{name} ({n})" for name, n in zip(data.classes, counts) if round(test_fraction * n) < 1 or
+             n - round(test_fraction * n) < 1]
+    if alone:
+        raise ValueError(f"class folders {', '.join(alone)} of {root} are too small for a test share of "
+                         f"{test_fraction}: each class needs an image in both the training and the test split; add "
+                         f"images, or give {root}/train and {root}/test folders")
     return _split(data, test_fraction, seed)
 
 
