@@ -200,7 +200,7 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
 def _train(args: argparse.Namespace) -> int:
     from dystress.engine import config as config_module
     from dystress.engine import run_folder
-    from dystress.engine.train import train
+    from dystress.engine.train import load_data, train
     from dystress.pipeline.runs import run_name, runs_root
 
     overrides = {name: getattr(args, name) for name in _config_options() if getattr(args, name) is not None}
@@ -208,13 +208,16 @@ def _train(args: argparse.Namespace) -> int:
     folder = Path(args.run_dir) if args.run_dir else runs_root() / run_name(config)
     print(f"run folder {folder} (config {config.run_hash()})", flush=True)
     args.kept = lambda: _epochs_kept(folder, config.epochs)
-    history = train(config, folder, progress=True, stop_after=args.stop_after)
+    data = load_data(config)
+    history = train(config, folder, data=data, progress=True, stop_after=args.stop_after)
     done = history[-1]["epoch"] if history else 0
     print(f"{done}/{config.epochs} epochs; final loss {history[-1].get('loss')}" if done else "no epoch trained")
     with_knn = [r for r in history if r.get("knn_top1") is not None]
     if len(with_knn) >= 2 and with_knn[0]["epoch"] == 0:
         first, last = with_knn[0], with_knn[-1]
-        print(f"kNN top-1 (k={config.knn_k}, t={config.knn_t}): untrained {first['knn_top1']:.2f}% -> "
+        k = min(config.knn_k, len(data.train))  # the monitor's k, capped at the training images
+        capped = f" (knn_k {config.knn_k} capped at the {len(data.train)} training images)" if k < config.knn_k else ""
+        print(f"kNN top-1 (k={k}, t={config.knn_t}){capped}: untrained {first['knn_top1']:.2f}% -> "
               f"epoch {last['epoch']} {last['knn_top1']:.2f}% ({last['knn_top1'] - first['knn_top1']:+.2f} points)")
     if not with_knn:
         print("kNN: not measured (it needs a labelled test split with at least two classes)")

@@ -268,3 +268,11 @@ def test_a_read_only_run_folder_is_one_line(tmp_path, capsys):
         run.chmod(0o755)
     err = capsys.readouterr().err
     assert "Permission denied" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_knn_k_beyond_the_training_set_is_printed_as_the_k_used(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert cli.main(["train", "--profile", "smoke", "--subset_total", "192", "--epochs", "1", "--eval_every", "1",
+                     "--knn_k", "100000", "--run-dir", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "kNN top-1 (k=192, t=0.1) (knn_k 100000 capped at the 192 training images): untrained" in out
