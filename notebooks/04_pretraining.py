@@ -105,8 +105,7 @@ print(f"profile {profile}: {base.dataset}, {base.model}, {base.epochs} epochs, b
 
 # %%
 results = {key: runs.compute_or_load(config, force=force) for key, config in configs.items()}
-for (name, seed), result in results.items():
-    print(f"{name:<9} seed {seed:<3} {result.source:<9} {result.folder.name}")
+print(runs.provenance(results.values()))
 
 # %% [markdown]
 # ## Final numbers

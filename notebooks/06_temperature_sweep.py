@@ -93,10 +93,11 @@ print(f"{len(taus)} constant temperatures x seeds {seed_values['SimCLR']}, {len(
 # re-render it); the others run notebook 04 with the point's parameters.
 
 # %%
+stored = 0
 for point in points:
     name = f"{point['label']} seed {point['seed']}"
     if runs.find_result(point["config"]) is not None and not force:
-        print(f"{name:<30} stored")
+        stored += 1
         continue
     target = children / f"04_pretraining-{point['label']}-seed{point['seed']}.ipynb"
     execution.execute(pretraining, target, point["parameters"] | {"force": force},
@@ -104,6 +105,8 @@ for point in points:
                       environment={"DYSTRESS_SUMMARY_DIR": None})
     print(f"{name:<30} executed -> {target}")
 results = {(p["label"], p["seed"]): runs.compute_or_load(p["config"]) for p in points}
+print(f"{stored} of {len(points)} grid points stored, {len(points) - stored} executed; "
+      + runs.provenance(results.values()))
 
 # %% [markdown]
 # Mean ± standard deviation over the seeds, n beside each point.

@@ -113,3 +113,13 @@ def test_data_normalisation_renames_the_run_and_cifar_keeps_every_stored_name():
     assert tiny().run_hash() != tiny(normalization="data").run_hash()
     with pytest.raises(ValueError, match="normalization must be one of cifar, data"):
         tiny(normalization="imagenet")
+
+
+def test_provenance_counts_where_each_result_came_from():
+    from types import SimpleNamespace
+
+    from dystress.pipeline.runs import provenance
+
+    found = [SimpleNamespace(source=s) for s in ("results", "results", "computed")]
+    assert provenance(found) == "3 runs: 2 from results/ (committed), 1 trained now"
+    assert provenance([]) == "0 runs"

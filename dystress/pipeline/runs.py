@@ -51,6 +51,18 @@ class RunResult:
     folder: Path
 
 
+SOURCE_WORDS = {"results": "from results/ (committed)", "runs": "from the runs folder", "computed": "trained now"}
+
+
+def provenance(results) -> str:
+    """One line saying where each of ``results`` (RunResult) came from, e.g. "27 runs: 27 from results/
+    (committed)"; the folders themselves are in each result's ``folder`` and in ``dystress run``'s summary."""
+    found = list(results)
+    counts = {source: sum(r.source == source for r in found) for source in SOURCE_WORDS}
+    parts = ", ".join(f"{n} {SOURCE_WORDS[s]}" for s, n in counts.items() if n)
+    return f"{len(found)} runs" + (f": {parts}" if parts else "")
+
+
 def _load_result(folder: Path, config: TrainConfig, source: str) -> RunResult:
     summary, arrays = read_bundle(folder)
     return RunResult(config, read_history(folder), summary, arrays, read_json(folder, run_folder.MANIFEST), source,
