@@ -125,6 +125,18 @@ def test_a_broken_reference_is_reported(tmp_path):
     assert "02_unrendered.ipynb is missing" in missing and "dystress render --only 02" in missing
 
 
+def test_a_broken_image_is_refused_naming_the_notebook_and_the_cell(tmp_path):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    cell = nbformat.v4.new_code_cell("x: int = 1  # a parameter", metadata={"tags": ["parameters"]})
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"image/png": "not an image!", "text/plain": "<Fig>"})]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 01 · A page"), cell])
+    nbformat.write(notebook, folder / "01_a_page.ipynb")
+    with pytest.raises(ValueError, match=r"01_a_page.ipynb, cell 2: its image/png output does not decode"):
+        book.build(tmp_path / "site", notebook_folder=folder)
+    assert not (tmp_path / "site").exists()
+
+
 def test_the_output_must_be_a_folder(tmp_path):
     target = tmp_path / "file"
     target.write_text("mine")

@@ -112,3 +112,26 @@ def test_an_interrupted_book_leaves_the_previous_one_and_no_scratch_folder(tmp_p
     assert err.strip().splitlines()[-1] == "dystress book: interrupted (SIGINT); the previous book, if any, is unchanged"
     assert sorted((p.relative_to(site), p.stat().st_mtime_ns) for p in site.rglob("*")) == before
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".book-")]
+
+
+def test_an_interrupted_render_leaves_the_committed_notebook_and_nothing_beside_it(tmp_path, monkeypatch):
+    from dystress.paths import REPO_ROOT
+
+    series = tmp_path / "notebooks"
+    series.mkdir()
+    for suffix in (".py", ".ipynb"):
+        name = f"01_gradient_analysis{suffix}"
+        (series / name).write_bytes((REPO_ROOT / "notebooks" / name).read_bytes())
+    committed = (series / "01_gradient_analysis.ipynb").read_bytes()
+    monkeypatch.setenv("DYSTRESS_NOTEBOOKS", str(series))
+    process = start(["render", "--only", "01", "--figures", str(tmp_path / "figures")], tmp_path)
+    stdout, err = interrupt_when(process, lambda: any(series.glob(".*.partial.ipynb")), signal.SIGINT)
+    if process.returncode == 0:
+        pytest.skip("the render finished before the signal")
+    assert process.returncode == 130 and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("dystress render: interrupted (SIGINT); ")
+    assert (series / "01_gradient_analysis.ipynb").read_bytes() == committed
+    assert sorted(p.name for p in series.iterdir()) == ["01_gradient_analysis.ipynb", "01_gradient_analysis.py"]
+    again = subprocess.run([sys.executable, "-m", "dystress", "render", "--only", "01", "--figures",
+                            str(tmp_path / "figures")], cwd=tmp_path, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr

@@ -20,6 +20,8 @@ the TeX source shows in place of each equation.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 import shutil
 import subprocess
@@ -64,6 +66,20 @@ def missing_notebooks(folder: Path | None = None) -> list[str]:
     sources = sorted(p for p in folder.glob("*.py") if NOTEBOOK_NAME.match(p.with_suffix(".ipynb").name))
     return [f"{p.with_suffix('.ipynb')} is missing, so the book has no page {p.stem}: run dystress render --only "
             f"{p.stem[:2]}" for p in sources if not p.with_suffix(".ipynb").exists()]
+
+
+def check_images(notebook: nbformat.NotebookNode, path: Path) -> None:
+    """Refuse, naming the notebook and the cell, an image output that does not decode (Sphinx would stop on it
+    with a traceback of its own)."""
+    for number, cell in enumerate(notebook.cells, 1):
+        for output in cell.get("outputs", []):
+            for mime, value in output.get("data", {}).items():
+                if mime in ("image/png", "image/jpeg"):
+                    try:
+                        base64.b64decode("".join(value) if isinstance(value, list) else value, validate=True)
+                    except (binascii.Error, ValueError):
+                        raise ValueError(f"{path.name}, cell {number}: its {mime} output does not decode; render "
+                                         f"the notebook again (dystress render --only {path.name[:2]})") from None
 
 
 def title_of(notebook: nbformat.NotebookNode) -> str:
@@ -171,6 +187,7 @@ def stage(source: Path, readme: Path, notebook_paths: list[Path], benchmarks: Pa
     pages = []
     for path in notebook_paths:
         notebook = nbformat.read(path, as_version=4)
+        check_images(notebook, path)
         pages.append(Page(path.name[:2], path.stem, title_of(notebook)))
         notebook.cells.insert(1, nbformat.v4.new_markdown_cell(rerun_cell(path)))
         nbformat.write(notebook, source / path.name)

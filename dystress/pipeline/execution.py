@@ -23,7 +23,8 @@ KERNEL = "python3"
 
 
 def notebook_dir() -> Path:
-    folder = REPO_ROOT / "notebooks"
+    """The series' folder: ``$DYSTRESS_NOTEBOOKS`` when set (a copy of the series to work on), else notebooks/."""
+    folder = Path(os.environ.get("DYSTRESS_NOTEBOOKS") or REPO_ROOT / "notebooks")
     if not folder.is_dir():
         raise FileNotFoundError(f"notebook folder {folder} not found: install the package from a clone of the "
                                 "repository (pip install -e .), whose notebooks/ it runs")
