@@ -249,3 +249,31 @@ def test_a_class_too_small_for_both_splits_is_refused_by_name(tmp_path):
     write_images(tmp_path / "root" / "single", 1, seed=2)
     with pytest.raises(ValueError, match=r"class folders single \(1\) of .* too small for a test share of 0.2"):
         load_dataset("folder", tmp_path / "root", image_size=8)
+
+
+def test_a_validation_split_is_held_out_of_the_training_images_stratified_and_seeded():
+    plain = load_dataset("digits", seed=3)
+    held = load_dataset("digits", seed=3, validation_per_class=5)
+    assert held.validation is not None and plain.validation is None
+    assert torch.bincount(held.validation.labels).tolist() == [5] * 10
+    assert len(held.train) + len(held.validation) == len(plain.train)
+    assert torch.equal(held.test.images, plain.test.images)  # the test split is untouched
+    together = torch.cat([held.train.images, held.validation.images]).flatten(1)
+    assert torch.unique(together, dim=0).shape[0] == torch.unique(plain.train.images.flatten(1), dim=0).shape[0]
+    again = load_dataset("digits", seed=3, validation_per_class=5)
+    assert torch.equal(again.validation.images, held.validation.images)
+    other = load_dataset("digits", seed=4, validation_per_class=5)
+    assert not torch.equal(other.validation.images, held.validation.images)
+
+
+def test_a_validation_split_that_would_empty_a_class_is_refused():
+    with pytest.raises(ValueError, match="validation_per_class=200 leaves no training image in class 0"):
+        load_dataset("digits", validation_per_class=200)
+    with pytest.raises(ValueError, match="validation_per_class must be an integer >= 0"):
+        load_dataset("digits", validation_per_class=-1)
+
+
+def test_the_validation_split_is_part_of_the_run_identity_only_when_used():
+    base = resolve("smoke")
+    assert base.replace(validation_per_class=0).run_name() == base.run_name()
+    assert base.replace(validation_per_class=10).run_name() != base.run_name()

@@ -75,3 +75,19 @@ def test_the_negatives_histogram_is_every_pair_of_two_different_images():
     assert evaluate.negatives_histogram(arrays).sum() == 50 * 49  # every ordered pair i != j
     unlabelled = {f"hist_{k}": v.numpy() for k, v in flat.items()}
     np.testing.assert_array_equal(evaluate.negatives_histogram(unlabelled), unlabelled["hist_other_instance"])
+
+
+def test_the_bundle_scores_the_validation_split_against_the_remaining_training_images():
+    from dystress.mathematics import metrics
+
+    data = load_dataset("digits", image_size=16, validation_per_class=8)
+    torch.manual_seed(0)
+    model = build_model("small_cnn").eval()
+    summary, _ = evaluate.evaluation_bundle(model, data, knn_k=20, max_points=100, linear=False, tsne=False)
+    features = {split: evaluate.encode(model, getattr(data, split).images)[0] for split in ("train", "validation")}
+    expected = metrics.knn_accuracy(features["train"], data.train.labels, features["validation"],
+                                    data.validation.labels, k=20, t=0.1, num_classes=10)
+    assert summary["validation"]["num_points"] == 80
+    assert summary["validation"]["knn"]["top1"] == pytest.approx(expected["top1"])
+    assert "validation" not in evaluate.evaluation_bundle(model, load_dataset("digits", image_size=16), knn_k=20,
+                                                          max_points=100, linear=False, tsne=False)[0]

@@ -133,3 +133,19 @@ def test_macl_is_labelled_with_its_effective_temperature_from_the_metrics():
         pytest.skip("the committed small MACL runs are not here")
     row = verdict.find(verdict.comparisons(("small",)), "small", "cifar10", "DySTreSS", "MACL")
     assert row.baseline_label == f"MACL (tau_0 0.2, effective {sum(last) / len(last):.3f})"
+
+
+def result(knn: float, validation: float | None = None):
+    from types import SimpleNamespace
+
+    summary = {"knn": {"top1": knn}} | ({"validation": {"knn": {"top1": validation}}} if validation is not None else {})
+    return SimpleNamespace(summary=summary)
+
+
+def test_the_best_tau_is_chosen_on_validation_when_every_run_holds_one_out():
+    # on the test images tau 0.3 is best, on the validation split tau 0.2
+    by_tau = {0.2: {0: result(49.0, 51.0), 1: result(49.2, 50.8)}, 0.3: {0: result(50.0, 50.0), 1: result(50.1, 50.2)}}
+    assert verdict.choose_tau(by_tau) == (0.2, "validation")
+    by_tau[0.3][1] = result(50.1)  # one run without a validation split: the test images decide, and say so
+    assert verdict.choose_tau(by_tau) == (0.3, "test")
+    assert verdict.choose_tau({0.2: {0: result(1.0)}, 0.3: {1: result(2.0)}}) is None  # no shared seed

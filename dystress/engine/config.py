@@ -47,6 +47,7 @@ class TrainConfig:
     image_size: int = 32  # side of the (square) images
     subset_per_class: int = 0  # train on this many images per class (0 = all)
     subset_total: int = 0  # or on this many images in total (0 = all)
+    validation_per_class: int = 0  # hold this many training images per class out as a validation split (0: none)
     imbalance_ratio: float = 0.01  # long-tailed datasets: n_min / n_max
     test_fraction: float = 0.2  # held-out share for datasets without a test split
     download: bool = True  # let torchvision download CIFAR when it is missing
@@ -106,6 +107,8 @@ class TrainConfig:
                 "subset_total": c.subset_total, "crop_min_scale": float(c.crop_min_scale)}
         if c.dataset.endswith("-lt"):
             data["imbalance_ratio"] = float(c.imbalance_ratio)
+        if c.validation_per_class:
+            data["validation_per_class"] = c.validation_per_class
         if c.dataset in ("digits", "digits-lt", "folder"):
             data["test_fraction"] = float(c.test_fraction)
         if c.dataset == "folder":
@@ -209,7 +212,7 @@ def validate(c: TrainConfig) -> None:
         raise ValueError(f"loss_options must be {LOSSES[c.loss].__name__}.Options for loss {c.loss!r}, got "
                          f"{type(c.loss_options).__name__}")
     check_dataset_arguments(c.dataset, c.image_size, c.subset_per_class, c.subset_total, c.imbalance_ratio,
-                            c.test_fraction)
+                            c.test_fraction, c.validation_per_class)
     if c.dataset == "folder" and not c.data_dir:
         raise ValueError("dataset 'folder' needs data_dir")
     checks.number("crop_min_scale", c.crop_min_scale, above=0, at_most=1)

@@ -14,6 +14,8 @@
 (digits and folders without train/test subfolders are split with a seeded, stratified
 ``test_fraction``; unlabelled folders have no test split). ``subset_per_class`` / ``subset_total``
 shrink the training split with the same seed (before a long-tail profile is applied to what is left).
+``validation_per_class`` then holds that many images of each class out of the training split, seeded and
+stratified, as a validation split: choices made on it never look at the test images.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class DataSplits:
     name: str
     train: ImageData
     test: ImageData | None
+    validation: ImageData | None = None  # held out of the training images (``validation_per_class``)
 
     def describe(self) -> str:
         parts = [f"{self.name}: {len(self.train)} training images {tuple(self.train.images.shape[1:])}"]
@@ -102,7 +105,7 @@ def cache_dir(root: Path) -> Path:
 
 
 def check_dataset_arguments(name: str, image_size: int, subset_per_class: int, subset_total: int,
-                            imbalance_ratio: float, test_fraction: float) -> None:
+                            imbalance_ratio: float, test_fraction: float, validation_per_class: int = 0) -> None:
     checks.one_of("dataset", name, DATASETS)
     checks.integer("image_size", image_size, minimum=8)
     checks.integer("subset_per_class", subset_per_class, minimum=0)
@@ -111,13 +114,15 @@ def check_dataset_arguments(name: str, image_size: int, subset_per_class: int, s
         raise ValueError("give at most one of subset_per_class and subset_total")
     checks.number("imbalance_ratio", imbalance_ratio, above=0, at_most=1)
     checks.number("test_fraction", test_fraction, above=0, below=1)
+    checks.integer("validation_per_class", validation_per_class, minimum=0)
 
 
 def load_dataset(name: str = "digits", data_dir: str | Path = "", image_size: int = 32, subset_per_class: int = 0,
                  subset_total: int = 0, imbalance_ratio: float = 0.01, test_fraction: float = 0.2,
-                 download: bool = True, seed: int = 0) -> DataSplits:
+                 download: bool = True, seed: int = 0, validation_per_class: int = 0) -> DataSplits:
     """Load a dataset by name (see the module docstring); all randomness comes from ``seed``."""
-    check_dataset_arguments(name, image_size, subset_per_class, subset_total, imbalance_ratio, test_fraction)
+    check_dataset_arguments(name, image_size, subset_per_class, subset_total, imbalance_ratio, test_fraction,
+                            validation_per_class)
     root = data_path(data_dir)
     base = name.removesuffix("-lt")
     if base == "digits":
@@ -133,7 +138,29 @@ def load_dataset(name: str = "digits", data_dir: str | Path = "", image_size: in
         train = train.select(subset_indices(train, subset_per_class, subset_total, seed))
     if name.endswith("-lt"):
         train = train.select(long_tail_indices(train.labels, imbalance_ratio, seed))
+    if validation_per_class:
+        train, validation = hold_out(train, validation_per_class, seed)
+        return DataSplits(name, train, test, validation)
     return DataSplits(name, train, test)
+
+
+def hold_out(data: ImageData, per_class: int, seed: int) -> tuple[ImageData, ImageData]:
+    """(the rest, ``per_class`` images of each class): a seeded, stratified validation split of labelled data;
+    every class must keep at least one training image."""
+    if data.labels is None:
+        raise ValueError("validation_per_class needs labelled training images; this data has no labels")
+    counts = torch.bincount(data.labels, minlength=len(data.classes)).tolist()
+    short = [f"{name} ({n})" for name, n in zip(data.classes, counts) if n <= per_class]
+    if short:
+        raise ValueError(f"validation_per_class={per_class} leaves no training image in class "
+                         f"{', '.join(short)}; hold out fewer")
+    g = torch.Generator().manual_seed(seed + 7919)  # its own stream: the subset draws stay as they were
+    held, kept = [], []
+    for c in range(len(data.classes)):
+        members = _shuffled_members(data.labels, c, g)
+        held.append(members[:per_class])
+        kept.append(members[per_class:])
+    return data.select(torch.cat(kept).sort().values), data.select(torch.cat(held).sort().values)
 
 
 def long_tail_indices(labels: Tensor, ratio: float, seed: int) -> Tensor:

@@ -119,6 +119,18 @@ def knn_summary(train_features: Tensor, train_labels: Tensor, features: Tensor, 
             "tolerance": metrics.tolerance(embeddings, labels)}
 
 
+def validation_knn(model: nn.Module, data: DataSplits, train_features: Tensor, knn_k: int, knn_t: float,
+                   autocast: bool, stats: tuple[tuple[float, ...], tuple[float, ...]]) -> dict:
+    """kNN top-1 / top-5 of the validation images against the remaining training images, the test protocol on
+    data that choices may look at: {"knn": {top1, top5, k, t}, "num_points"}."""
+    device = train_features.device
+    features = encode(model, data.validation.images.to(device), autocast=autocast, stats=stats)[0]
+    k = min(knn_k, train_features.shape[0])
+    knn = metrics.knn_accuracy(train_features, data.train.labels.to(device), features,
+                               data.validation.labels.to(device), k=k, t=knn_t, num_classes=len(data.train.classes))
+    return {"knn": knn | {"k": k, "t": knn_t}, "num_points": int(features.shape[0])}
+
+
 def evaluation_bundle(model: nn.Module, data: DataSplits, knn_k: int = 200, knn_t: float = 0.1,
                       max_points: int = 2000, linear: bool = True, tsne: bool = True, seed: int = 0,
                       autocast: bool = False,
@@ -161,6 +173,8 @@ def evaluation_bundle(model: nn.Module, data: DataSplits, knn_k: int = 200, knn_
                                                         num_classes)
         arrays |= per_class
         arrays["train_class_counts"] = torch.bincount(data.train.labels, minlength=num_classes).numpy()
+        if data.validation is not None:
+            summary["validation"] = validation_knn(model, data, train_features, knn_k, knn_t, autocast, stats)
         if linear:
             summary["linear"] = linear_probe(train_features, train_labels, features, labels, num_classes, seed)
         summary["inter_class_uniformity"] = metrics.inter_class_uniformity(embeddings, labels)

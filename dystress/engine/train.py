@@ -85,7 +85,7 @@ def normalization_statistics(c: TrainConfig, data: DataSplits) -> tuple[tuple[fl
 def load_data(c: TrainConfig) -> DataSplits:
     """The dataset a configuration trains and is evaluated on."""
     return load_dataset(c.dataset, c.data_dir, c.image_size, c.subset_per_class, c.subset_total, c.imbalance_ratio,
-                        c.test_fraction, c.download, c.seed)
+                        c.test_fraction, c.download, c.seed, c.validation_per_class)
 
 
 def learning_rate(c: TrainConfig, epoch: int) -> float:

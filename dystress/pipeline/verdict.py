@@ -11,7 +11,8 @@ gives both the same initialisation, subset and augmentations), on the paper's me
 
 The metric is kNN top-1 (the paper's 200-NN), and the mean per-class kNN@10 on a long-tailed set. The best
 constant tau is the one of ``CONSTANT_TAUS`` with the highest mean kNN top-1 over the seeds stored for every
-tau; it is chosen on the same test images it is scored on, which favours SimCLR, and is labelled so.
+tau: on the validation split where the runs hold one out (``validation_per_class``), else on the same test
+images it is scored on, which favours SimCLR; its label says which.
 
 Only stored results are read (``runs.find_result``: results/, then the runs folder); nothing trains unless
 ``train`` is given, and a comparison without runs is "not run". The difference is b - a over the shared seeds
@@ -135,18 +136,30 @@ def stored(config: TrainConfig, seeds: tuple[int, ...], train: bool = False,
 
 
 def best_constant_tau(profile: str, dataset: str, seeds: tuple[int, ...] = SEARCHED_SEEDS, train: bool = False,
-                      committed_only: bool = False) -> tuple[float, dict[int, runs.RunResult]] | None:
-    """The constant tau of ``CONSTANT_TAUS`` with the highest mean kNN top-1 over the seeds stored for all of
-    them (None when no seed has every tau), and its results."""
+                      committed_only: bool = False) -> tuple[float, dict[int, runs.RunResult], str] | None:
+    """The constant tau of ``CONSTANT_TAUS`` chosen by ``choose_tau`` from the stored runs, its results and the
+    split it was chosen on (None when no seed has every tau)."""
     base = recipes.base_config(profile, dataset=dataset)
     by_tau = {tau: stored(recipes.method_config(base, "SimCLR", temperature=tau), seeds, train, committed_only)
               for tau in CONSTANT_TAUS}
+    choice = choose_tau(by_tau)
+    return None if choice is None else (choice[0], by_tau[choice[0]], choice[1])
+
+
+def choose_tau(by_tau: dict[float, dict[int, runs.RunResult]]) -> tuple[float, str] | None:
+    """(tau, "validation" or "test"): the tau with the highest mean kNN top-1 over the seeds every tau holds, on
+    the validation split when every one of those runs has one (``validation_per_class``), else on the test
+    images; None when no seed holds every tau."""
     shared = set.intersection(*(set(found) for found in by_tau.values()))
     if not shared:
         return None
-    score = {tau: sum(metric_of(found[s], "knn_top1") for s in shared) / len(shared) for tau, found in by_tau.items()}
-    tau = max(score, key=score.get)
-    return tau, by_tau[tau]
+    on_validation = all("validation" in found[s].summary for found in by_tau.values() for s in shared)
+
+    def knn(result: runs.RunResult) -> float:
+        return float(result.summary["validation"]["knn"]["top1"]) if on_validation else metric_of(result, "knn_top1")
+
+    score = {tau: sum(knn(found[s]) for s in shared) / len(shared) for tau, found in by_tau.items()}
+    return max(score, key=score.get), "validation" if on_validation else "test"
 
 
 def comparisons(scales: tuple[str, ...] = SCALES, train: bool = False,
@@ -173,7 +186,7 @@ def comparisons(scales: tuple[str, ...] = SCALES, train: bool = False,
             if not long_tail:
                 best = best_constant_tau(scale, dataset, seeds, train, committed_only)
                 results["SimCLR best tau"] = best[1] if best else {}
-                labels["SimCLR best tau"] = (f"SimCLR tau {best[0]:g} (best kNN on test)" if best
+                labels["SimCLR best tau"] = (f"SimCLR tau {best[0]:g} (best kNN on {best[2]})" if best
                                              else "SimCLR at its best tau")
             train_images = _train_images(results)
             for method, baseline in pairs:
