@@ -54,6 +54,7 @@ def test_a_malformed_parameter_value_is_one_line_naming_it(capsys):
     ("tau_max=[0.1, 0.2]", "'tau_max'", "must be of type float, got [0.1, 0.2]"),
     ("seeds=0", "'seeds'", "must be of type list[int], got 0"),
     ("seeds=[1, 1]", "'seeds'", "seeds must be distinct"),
+    ("seeds=[0.5]", "'seeds'", "must be of type list[int], got [0.5]"),
     ("methods=[Nope]", "'methods'", "methods must be among SimCLR, DySTreSS"),
     ("profile=../../etc", "'profile'", "must be one of smoke, small, paper; got '../../etc'"),
 ])
@@ -276,3 +277,42 @@ def test_a_knn_k_beyond_the_training_set_is_printed_as_the_k_used(tmp_path, caps
                      "--knn_k", "100000", "--run-dir", str(run)]) == 0
     out = capsys.readouterr().out
     assert "kNN top-1 (k=192, t=0.1) (knn_k 100000 capped at the 192 training images): untrained" in out
+
+
+def test_a_run_folder_that_cannot_be_written_is_one_line(tmp_path, monkeypatch, capsys):
+    """As a read-only folder gives a non-root user; root writes anywhere, so the refusal is simulated."""
+    import errno
+
+    from dystress import atomic
+
+    real_open = atomic.os.open
+
+    def refusing(path, *args, **kwargs):
+        if str(path).endswith(".lock"):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(atomic.os, "open", refusing)
+    run = tmp_path / "run"
+    assert cli.main(["train", "--profile", "smoke", "--subset_total", "192", "--epochs", "1", "--run-dir", str(run)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line == f"dystress: error: Permission denied: {run / '.lock'}; make it writable or choose another folder"
+
+
+def test_a_full_disk_while_evaluating_is_one_line_and_leaves_no_bundle(tmp_path, monkeypatch, capsys):
+    import errno
+
+    import numpy
+
+    run = tmp_path / "run"
+    assert cli.main(["train", "--profile", "smoke", "--subset_total", "192", "--epochs", "1", "--run-dir", str(run)]) == 0
+
+    def full(path, **arrays):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(numpy, "savez_compressed", full)
+    capsys.readouterr()
+    assert cli.main(["evaluate", str(run), "--max-points", "50"]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("dystress: error: No space left on device: ") and "free space on that disk" in line
+    assert not (run / "bundle.json").exists() and not (run / "bundle.npz").exists()

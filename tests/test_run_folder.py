@@ -275,3 +275,14 @@ def test_a_metrics_file_cut_short_behind_its_checkpoint_is_written_again_from_it
     assert cli.main(train_args(run)) == 0
     assert (run / "metrics.csv").read_text() == full
     assert "3/3 epochs" in capsys.readouterr().out
+
+
+def test_an_unreadable_metrics_cell_is_named_with_its_file(tmp_path):
+    first = runs.compute_or_load(tiny(epochs=1), progress=False, max_points=50)
+    broken = tmp_path / "broken"
+    shutil.copytree(first.folder, broken)
+    text = (broken / "metrics.csv").read_text().splitlines()
+    text[-1] = "1,not-a-number" + text[-1][text[-1].index(",", 2):]
+    (broken / "metrics.csv").write_text("\n".join(text) + "\n")
+    with pytest.raises(run_folder.RunFolderError, match=r"metrics\.csv is unreadable .*not-a-number"):
+        run_folder.check_result(broken)
