@@ -269,7 +269,9 @@ def build(out: Path | str = DEFAULT_OUT, readme: Path | None = None, notebook_fo
                    "-d", str(Path(scratch) / "doctrees"), str(source), str(html)]
         finished = subprocess.run(command, capture_output=True, text=True)
         if finished.returncode != 0:
-            raise RuntimeError(f"Sphinx failed (exit {finished.returncode}): {finished.stderr.strip()[-2000:]}")
+            lines = [line.strip() for line in finished.stderr.splitlines() if line.strip()]
+            cause = next((line for line in reversed(lines) if "rror" in line), lines[-1] if lines else "no message")
+            raise RuntimeError(f"Sphinx failed (exit {finished.returncode}): {cause}")
         if mathjax is not None:
             shutil.copytree(mathjax, html / "_static" / "mathjax")
         (html / ".buildinfo").unlink(missing_ok=True)
