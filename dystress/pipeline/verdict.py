@@ -22,12 +22,14 @@ detected is the interval's half-width, t_{0.975, n-1} s / sqrt(n).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from dystress import checks
+from dystress.atomic import write_text
 from dystress.engine.config import PROFILES, TrainConfig
 from dystress.pipeline import published, recipes, runs
+from dystress.paths import REPO_ROOT
 from dystress.pipeline import seeds as over_seeds
 
 CONSTANT_TAUS = (0.07, 0.2, 0.3, 0.7, 1.0)  # notebook 06's sweep
@@ -139,11 +141,17 @@ def best_constant_tau(profile: str, dataset: str, seeds: tuple[int, ...] = SEARC
                       committed_only: bool = False) -> tuple[float, dict[int, runs.RunResult], str] | None:
     """The constant tau of ``CONSTANT_TAUS`` chosen by ``choose_tau`` from the stored runs, its results and the
     split it was chosen on (None when no seed has every tau)."""
-    base = recipes.base_config(profile, dataset=dataset)
-    by_tau = {tau: stored(recipes.method_config(base, "SimCLR", temperature=tau), seeds, train, committed_only)
-              for tau in CONSTANT_TAUS}
+    by_tau = constant_tau_results(profile, dataset, seeds, train, committed_only)
     choice = choose_tau(by_tau)
     return None if choice is None else (choice[0], by_tau[choice[0]], choice[1])
+
+
+def constant_tau_results(profile: str, dataset: str, seeds: tuple[int, ...] = SEARCHED_SEEDS, train: bool = False,
+                         committed_only: bool = False) -> dict[float, dict[int, runs.RunResult]]:
+    """{tau: {seed: result}} of SimCLR at every tau of ``CONSTANT_TAUS`` (``stored``)."""
+    base = recipes.base_config(profile, dataset=dataset)
+    return {tau: stored(recipes.method_config(base, "SimCLR", temperature=tau), seeds, train, committed_only)
+            for tau in CONSTANT_TAUS}
 
 
 def choose_tau(by_tau: dict[float, dict[int, runs.RunResult]]) -> tuple[float, str] | None:
@@ -287,9 +295,7 @@ def constant_tau_sweep(profile: str, dataset: str = "cifar10", seeds: tuple[int,
                        committed_only: bool = False) -> dict:
     """{tau: {"linear", "neg_uniformity", "tolerance": Spread}} of SimCLR at every tau of ``CONSTANT_TAUS``,
     over the seeds stored for all of them ({} when none is)."""
-    base = recipes.base_config(profile, dataset=dataset)
-    by_tau = {tau: stored(recipes.method_config(base, "SimCLR", temperature=tau), seeds, False, committed_only)
-              for tau in CONSTANT_TAUS}
+    by_tau = constant_tau_results(profile, dataset, seeds, committed_only=committed_only)
     shared = sorted(set.intersection(*(set(found) for found in by_tau.values())))
     if not shared:
         return {}
@@ -299,13 +305,16 @@ def constant_tau_sweep(profile: str, dataset: str = "cifar10", seeds: tuple[int,
             for tau, found in by_tau.items()}
 
 
+REVERSE_U = "Wang & Liu: linear accuracy is a reverse U in tau (top at 0.3 on CIFAR-10)"
+DILEMMA = "Wang & Liu: -uniformity falls and tolerance rises as tau rises"
+
+
 def wang_liu_claims(profile: str = "small", dataset: str = "cifar10", committed_only: bool = False) -> list[dict]:
     """Wang & Liu's temperature claims against the stored constant-temperature sweep at ``profile``."""
     sweep = constant_tau_sweep(profile, dataset, committed_only=committed_only)
     if not sweep:
-        return [{"claim": claim, "verdict": "not tested here", "number": "-", "where": "06"} for claim in (
-            "Wang & Liu: linear accuracy is a reverse U in tau (top at 0.3 on CIFAR-10)",
-            "Wang & Liu: -uniformity falls and tolerance rises as tau rises")]
+        return [{"claim": claim, "verdict": "not tested here", "number": "-", "where": "06"}
+                for claim in (REVERSE_U, DILEMMA)]
     taus = sorted(sweep)
     linear = {tau: sweep[tau]["linear"] for tau in taus}
     top = max(linear, key=lambda tau: linear[tau].mean)
@@ -323,10 +332,10 @@ def wang_liu_claims(profile: str = "small", dataset: str = "cifar10", committed_
     else:
         trend = "does not hold"
     return [
-        {"claim": "Wang & Liu: linear accuracy is a reverse U in tau (top at 0.3 on CIFAR-10)",
+        {"claim": REVERSE_U,
          "verdict": ("holds" if interior else "does not hold") + f", top at tau {top:g} ({profile})",
          "number": f"{linear[top].format()} at tau {top:g}", "where": "06"},
-        {"claim": "Wang & Liu: -uniformity falls and tolerance rises as tau rises",
+        {"claim": DILEMMA,
          "verdict": f"{trend} ({profile}; means over n = {n})",
          "number": ", ".join(f"tau {t:g}: {sweep[t]['neg_uniformity'].mean:.3f} / {sweep[t]['tolerance'].mean:.3f}"
                              for t in taus), "where": "06"},
@@ -339,13 +348,6 @@ def claims_markdown(table: list[dict]) -> str:
              "|---|---|---|---|"]
     lines += [f"| {c['claim']} | {c['verdict']} | {c['number']} | {c['where']} |" for c in table]
     return "\n".join(lines)
-
-
-def images_seen_label(count: int) -> str:
-    if count <= 0:
-        return "-"
-    exponent = int(math.floor(math.log10(count)))
-    return f"{count / 10**exponent:.1f}e{exponent}"
 
 
 def verdicts_markdown(rows: list[Comparison]) -> str:
@@ -388,11 +390,6 @@ def readme_block() -> str:
 
 def update_readme(path: str | None = None) -> bool:
     """Rewrite the README's verdict block (between its markers) from the stored results; True if it changed."""
-    from pathlib import Path
-
-    from dystress.atomic import write_text
-    from dystress.paths import REPO_ROOT
-
     readme = Path(path) if path else REPO_ROOT / "README.md"
     text = readme.read_text()
     if README_START not in text or README_END not in text:
