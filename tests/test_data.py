@@ -247,7 +247,7 @@ def test_a_damaged_image_cache_is_decoded_again(labelled_folder, tmp_path):
 def test_a_class_too_small_for_both_splits_is_refused_by_name(tmp_path):
     write_images(tmp_path / "root" / "many", 10)
     write_images(tmp_path / "root" / "single", 1, seed=2)
-    with pytest.raises(ValueError, match=r"class folders single \(1\) of .* too small for a test share of 0.2"):
+    with pytest.raises(ValueError, match=r"class folders of .* single \(1\) are too small for a test share of 0.2"):
         load_dataset("folder", tmp_path / "root", image_size=8)
 
 

@@ -195,13 +195,20 @@ def _shuffled_members(labels: Tensor, c: int, g: torch.Generator) -> Tensor:
     return members[torch.randperm(members.numel(), generator=g)]
 
 
-def _split(data: ImageData, test_fraction: float, seed: int) -> tuple[ImageData, ImageData]:
-    """Seeded split, stratified by class."""
+def _split(data: ImageData, test_fraction: float, seed: int, where: str = "classes") -> tuple[ImageData, ImageData]:
+    """Seeded split, stratified by class; a class too small to give both splits an image is refused by name."""
+    counts = torch.bincount(data.labels, minlength=len(data.classes)).tolist()
+    tested = [int(round(test_fraction * n)) for n in counts]
+    alone = [f"{name} ({n})" for name, n, t in zip(data.classes, counts, tested) if t < 1 or n - t < 1]
+    if alone:
+        raise ValueError(f"{where} {', '.join(alone)} are too small for a test share of {test_fraction}: each class "
+                         f"needs an image in both the training and the test split; add images, or give train and "
+                         f"test folders")
     g = torch.Generator().manual_seed(seed)
     train_idx, test_idx = [], []
     for c in range(len(data.classes)):
         members = _shuffled_members(data.labels, c, g)
-        n_test = int(round(test_fraction * members.numel()))
+        n_test = tested[c]
         test_idx.append(members[:n_test])
         train_idx.append(members[n_test:])
     return data.select(torch.cat(train_idx).sort().values), data.select(torch.cat(test_idx).sort().values)
@@ -258,14 +265,7 @@ def _folder(root: Path, image_size: int, test_fraction: float, seed: int,
     data = _read_tree(root, image_size, cache)
     if data.labels is None:
         return data, None
-    counts = torch.bincount(data.labels, minlength=len(data.classes)).tolist()
-    alone = [f"{name} ({n})" for name, n in zip(data.classes, counts) if round(test_fraction * n) < 1 or
-             n - round(test_fraction * n) < 1]
-    if alone:
-        raise ValueError(f"class folders {', '.join(alone)} of {root} are too small for a test share of "
-                         f"{test_fraction}: each class needs an image in both the training and the test split; add "
-                         f"images, or give {root}/train and {root}/test folders")
-    return _split(data, test_fraction, seed)
+    return _split(data, test_fraction, seed, where=f"class folders of {root}")
 
 
 def _image_files(folder: Path, nested: bool = False) -> list[Path]:
