@@ -36,8 +36,9 @@ import reference_loop  # noqa: E402
 from dystress.engine.augment import SimCLRAugment  # noqa: E402
 from dystress.engine.config import resolve  # noqa: E402
 from dystress.engine.data import load_dataset  # noqa: E402
+from dystress.engine.devices import select_device  # noqa: E402
 from dystress.engine.models import build_model  # noqa: E402
-from dystress.engine.train import select_device, train  # noqa: E402
+from dystress.engine.train import train  # noqa: E402
 from dystress.mathematics import metrics  # noqa: E402
 from dystress.mathematics.losses import DySTreSSLoss  # noqa: E402
 

@@ -32,8 +32,9 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from dystress.engine.config import PROFILES, resolve
-from dystress.engine.train import build, load_data, prepare_step_model, select_device
+from dystress.engine.config import PROFILES, load_data, resolve
+from dystress.engine.devices import select_device
+from dystress.engine.train import build, prepare_step_model
 
 PHASES = ("augment", "forward", "loss", "backward", "optimiser")
 
@@ -145,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     steps_per_epoch = len(training.images) // config.batch_size
     t0 = time.perf_counter()
     if training.monitor is not None:
-        training.monitor(training)
+        training.evaluate()
     monitor_seconds = time.perf_counter() - t0 if training.monitor is not None else 0.0
     epoch = {phase: medians[phase] * steps_per_epoch for phase in PHASES}
     epoch["knn monitor (per epoch)"] = monitor_seconds / config.eval_every

@@ -93,12 +93,11 @@ def _run(args: argparse.Namespace) -> int:
 
 def stale_outputs(out: Path, sources: list[Path]) -> list[Path]:
     """What an earlier run left in ``out`` that this one replaces: the selected notebooks' executed and failed
-    copies and summary rows, and the summary of the whole set. Removed before the first notebook starts, so
-    that out/ never shows an earlier notebook or summary beside a failed or interrupted run."""
+    copies, and the summary of the whole set. Removed before the first notebook starts, so that out/ never
+    shows an earlier notebook or summary beside a failed or interrupted run."""
     paths = [out / "summary.md", out / "summary.json"]
     for source in sources:
-        paths += [out / f"{source.stem}.ipynb", out / f"{source.stem}.failed.ipynb",
-                  out / "summary" / f"{source.stem}.json"]
+        paths += [out / f"{source.stem}.ipynb", out / f"{source.stem}.failed.ipynb"]
     return [path for path in paths if path.exists()]
 
 
@@ -107,15 +106,17 @@ def _run_series(sources: list[Path], out: Path, profile: str, extra: dict, decla
 
     for path in stale_outputs(out, sources):
         path.unlink()
-    summary_dir = out / "summary"
-    environment = {"DYSTRESS_SUMMARY_DIR": str(summary_dir), "DYSTRESS_OUT": str(out),
-                   "TQDM_DISABLE": os.environ.get("TQDM_DISABLE", "1")}
+    environment = {"TQDM_DISABLE": os.environ.get("TQDM_DISABLE", "1")}
     print(f"running {len(sources)} notebook(s) with profile {profile!r} into {out}/", flush=True)
     start = time.perf_counter()
     for k, source in enumerate(sources, 1):
         parameters = parameters_for(profile, extra, declared[source])
         t0 = time.perf_counter()
         print(f"[{k}/{len(sources)}] {source.stem} ...", end=" ", flush=True)
+        missing = execution.missing_requirements(source)
+        if missing:
+            print(f"skipped: {missing}", flush=True)
+            continue
         try:
             execution.execute(source, out / f"{source.stem}.ipynb", parameters, figure_dir=out / "figures",
                               environment=environment)
@@ -126,7 +127,7 @@ def _run_series(sources: list[Path], out: Path, profile: str, extra: dict, decla
             print(f"\n{source.stem} failed{where}\n{error}", file=sys.stderr)
             return 1
         print(f"done in {time.perf_counter() - t0:.0f} s", flush=True)
-    table = summary.write(summary_dir, out)
+    table = summary.write([out / f"{s.stem}.ipynb" for s in sources if (out / f"{s.stem}.ipynb").exists()], out)
     print(f"all {len(sources)} notebook(s) ran in {time.perf_counter() - start:.0f} s; executed notebooks in {out}/, "
           f"figures in {out / 'figures'}/" + (f", summary in {table}" if table else ""))
     return 0
@@ -136,6 +137,10 @@ def _render(args: argparse.Namespace) -> int:
     from dystress.pipeline import execution
 
     for source in _selected(args.only):
+        missing = execution.missing_requirements(source)
+        if missing:
+            raise RuntimeError(f"cannot render: {missing}; the committed {source.with_suffix('.ipynb').name} is "
+                               f"unchanged")
         try:
             execution.render(source, figure_dir=Path(args.figures))
         except Exception as error:
@@ -176,31 +181,35 @@ def _positive_int(text: str) -> int:
 
 
 def _config_options() -> dict[str, object]:
-    """The options of `dystress train`: TrainConfig's fields and every registered loss's parameters, flat."""
-    from dystress.engine.config import field_types, loss_parameters
+    """The options of `dystress train`: TrainConfig's fields and every registered loss's parameters, flat, and
+    the names they replaced (``config.RENAMED``, read for one more release and hidden from --help)."""
+    from dystress.engine.config import RENAMED, field_types, loss_parameters
 
-    return {k: v for k, v in field_types().items() if k != "loss_options"} | loss_parameters()
+    current = {k: v for k, v in field_types().items() if k != "loss_options"} | loss_parameters()
+    return current | {old: current[new] for old, (new, _) in RENAMED.items()}
 
 
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
     import typing
 
-    from dystress.engine.config import field_help
+    from dystress.engine.config import RENAMED, field_help
 
-    helps = field_help()
+    helps = field_help() | {old: argparse.SUPPRESS for old in RENAMED}
     group = parser.add_argument_group("configuration (defaults: the chosen profile; loss parameters apply to "
                                       "the loss that declares them)")
     for name, kind in _config_options().items():
         plain = next((t for t in typing.get_args(kind) if t is not type(None)), kind)  # float | None -> float
         parse = {bool: _parse_bool, int: int, float: float, str: str}.get(plain, str)
-        group.add_argument(f"--{name}", f"--{name.replace('_', '-')}", dest=name, type=parse, default=None,
+        flags = list(dict.fromkeys((f"--{name}", f"--{name.replace('_', '-')}")))
+        group.add_argument(*flags, dest=name, type=parse, default=None,
                            metavar=getattr(plain, "__name__", "value").upper(), help=helps.get(name))
 
 
 def _train(args: argparse.Namespace) -> int:
     from dystress.engine import config as config_module
     from dystress.engine import run_folder
-    from dystress.engine.train import load_data, train
+    from dystress.engine.config import load_data
+    from dystress.engine.train import train
     from dystress.pipeline.runs import run_name, runs_root
 
     overrides = {name: getattr(args, name) for name in _config_options() if getattr(args, name) is not None}
@@ -208,6 +217,8 @@ def _train(args: argparse.Namespace) -> int:
     folder = Path(args.run_dir) if args.run_dir else runs_root() / run_name(config)
     print(f"run folder {folder} (config {config.run_hash()})", flush=True)
     args.kept = lambda: _epochs_kept(folder, config.epochs)
+    if config.dataset in config_module.SENTENCE_DATASETS:
+        return _train_sentences(config, folder, args.stop_after)
     data = load_data(config)
     history = train(config, folder, data=data, progress=True, stop_after=args.stop_after)
     done = history[-1]["epoch"] if history else 0
@@ -223,6 +234,18 @@ def _train(args: argparse.Namespace) -> int:
         print("kNN: not measured (it needs a labelled test split with at least two classes)")
     if (folder / run_folder.METRICS).exists():
         print(f"metrics: {folder / run_folder.METRICS}")
+    return 0
+
+
+def _train_sentences(config, folder: Path, stop_after: int | None) -> int:
+    from dystress.engine import sentences
+
+    data = sentences.load_sentence_data(config)
+    print(data.describe(), flush=True)
+    history = sentences.train(config, folder, data=data, progress=True, stop_after=stop_after)
+    first, last = history[0], history[-1]
+    print(f"{int(last['epoch'])}/{config.epochs} epochs; STS-B dev Spearman: as shipped {first['sts_dev']:.2f} -> "
+          f"epoch {int(last['epoch'])} {last['sts_dev']:.2f}")
     return 0
 
 

@@ -13,6 +13,9 @@
 # ---
 
 # %% [markdown]
+# [the series](../README.md#the-notebooks) | [02 · Temperature as a function of similarity →](02_temperature_functions.ipynb)
+
+# %% [markdown]
 # # 01 · Gradient analysis of the InfoNCE loss
 #
 # The temperature $\tau$ of the InfoNCE loss decides *which* negatives a contrastive model pushes away.
@@ -38,14 +41,6 @@
 # The similarities come from a synthetic anchor: a point of a 10-class von Mises-Fisher mixture on the
 # sphere, so that about a tenth of its negatives share its class and sit close to it, as the
 # false negatives of real data do.
-#
-# **Parameters** (the cell tagged `parameters`; `dystress run -p name=value` or papermill's `-p`):
-# - `profile` (str, default `"smoke"`): smoke | small | paper; analytic notebook: every profile computes the same
-# - `taus` (list[float], default `[0.07, 0.2, 0.3, 0.7, 1.0]`): temperatures compared (Wang & Liu's)
-# - `num_negatives` (int, default `4095`): negatives of the anchor (Wang & Liu's hard loss keeps 4095 on CIFAR)
-# - `dim` (int, default `128`): embedding dimension
-# - `kappa` (float, default `120.0`): concentration of each class of the synthetic mixture
-# - `seed` (int, default `0`): random seed of the synthetic features
 
 # %% tags=["parameters"]
 profile: str = "smoke"  # smoke | small | paper; analytic notebook: every profile computes the same
@@ -55,12 +50,11 @@ dim: int = 128  # embedding dimension
 kappa: float = 120.0  # concentration of each class of the synthetic mixture
 seed: int = 0  # random seed of the synthetic features
 
-# %%
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
 from dystress.pipeline.parameters import check_parameters
 
 params = check_parameters(globals())
 
-# %%
 import math
 
 import matplotlib.pyplot as plt
@@ -205,3 +199,6 @@ savefig(fig, NOTEBOOK, "limits")
 # $\tau$, tolerant but less uniform at a large one - is what notebook 03 measures.
 # DySTreSS makes $\tau$ a function of the similarity itself, $\tau(s_{ij})$, so that the loss treats
 # near-duplicates, unrelated pairs and opposite pairs differently (notebook 02).
+
+# %% [markdown]
+# [the series](../README.md#the-notebooks) | [02 · Temperature as a function of similarity →](02_temperature_functions.ipynb)

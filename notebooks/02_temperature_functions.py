@@ -13,6 +13,9 @@
 # ---
 
 # %% [markdown]
+# [← 01 · Gradient analysis of the InfoNCE loss](01_gradient_analysis.ipynb) | [the series](../README.md#the-notebooks) | [03 · Uniformity, tolerance and the dilemma between them →](03_uniformity_tolerance.ipynb)
+
+# %% [markdown]
 # # 02 · Temperature as a function of similarity
 #
 # DySTreSS (Manna et al.) replaces the constant temperature of InfoNCE by a function of the cosine
@@ -22,39 +25,28 @@
 #          = \tau_{\min} + (\tau_{\max} - \tau_{\min})\sin^2(\pi s / 2),$$
 #
 # smallest for orthogonal pairs ($s = 0$) and largest for identical or opposite ones ($s = \pm 1$). The
-# logit of a pair becomes $s/\tau(s)$. This notebook looks at the profiles, at what they do to the
+# logit of a pair becomes $s/\tau(s)$. This notebook looks at these functions, at what they do to the
 # logits and to the gradients of notebook 01, at the choice of letting the gradient flow through
 # $\tau(s)$ or not, at where in the similarity space the push goes and how it balances the pull on the
 # positive, and at three other ways of adapting the temperature: MACL (one temperature per batch
 # from its alignment), the Kukleva et al. schedule (one temperature per epoch) and iSogCLR (one learned
 # temperature per sample).
-#
-# **Parameters** (the cell tagged `parameters`; `dystress run -p name=value` or papermill's `-p`):
-# - `profile` (str, default `"smoke"`): smoke | small | paper; analytic notebook: every profile computes the same
-# - `tau_min` (float, default `0.07`): DySTreSS lower temperature (paper, CIFAR)
-# - `tau_max` (float, default `0.2`): DySTreSS upper temperature (paper, CIFAR)
-# - `shift` (float, default `-0.4`): offset of the shifted profile (DySTreSS*)
-# - `scale` (float, default `0.7`): period scale of the shifted profile (DySTreSS*)
-# - `num_negatives` (int, default `4095`): negatives of the synthetic anchor
-# - `kappa` (float, default `120.0`): class concentration of the synthetic mixture
-# - `seed` (int, default `0`): random seed
 
 # %% tags=["parameters"]
 profile: str = "smoke"  # smoke | small | paper; analytic notebook: every profile computes the same
-tau_min: float = 0.07  # DySTreSS lower temperature (paper, CIFAR)
-tau_max: float = 0.2  # DySTreSS upper temperature (paper, CIFAR)
-shift: float = -0.4  # offset of the shifted profile (DySTreSS*)
-scale: float = 0.7  # period scale of the shifted profile (DySTreSS*)
+tau_min: float = 0.07  # DySTreSS lower temperature (the paper's CIFAR value)
+tau_max: float = 0.2  # DySTreSS upper temperature (the paper's CIFAR value)
+shift: float = -0.4  # offset of the shifted function (DySTreSS*)
+scale: float = 0.7  # period scale of the shifted function (DySTreSS*)
 num_negatives: int = 4095  # negatives of the synthetic anchor
 kappa: float = 120.0  # class concentration of the synthetic mixture
 seed: int = 0  # random seed
 
-# %%
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
 from dystress.pipeline.parameters import check_parameters
 
 params = check_parameters(globals())
 
-# %%
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -62,44 +54,44 @@ import torch
 from dystress.engine.toy_encoder import learn_isogclr_temperatures
 from dystress.mathematics import theory
 from dystress.mathematics.losses import ISogCLRLoss, MACLLoss
-from dystress.mathematics.temperature import TemperatureProfile, constant, kukleva_schedule
+from dystress.mathematics.temperature import TemperatureFunction, constant, kukleva_schedule
 from dystress.mathematics.vmf import anchor_similarities, sample_vmf, vmf_mixture
 from dystress.pipeline.figures import savefig, use_style
 
 use_style()
 NOTEBOOK = "02_temperature_functions"
-profiles = {
+functions = {
     f"constant {tau_min:g}": constant(tau_min),
     f"constant {tau_max:g}": constant(tau_max),
-    "cosine (DySTreSS)": TemperatureProfile("cosine", tau_min, tau_max),
-    f"shifted cosine (DySTreSS*, {shift:g}, {scale:g})": TemperatureProfile("shifted_cosine", tau_min, tau_max,
+    "cosine (DySTreSS)": TemperatureFunction("cosine", tau_min, tau_max),
+    f"shifted cosine (DySTreSS*, {shift:g}, {scale:g})": TemperatureFunction("shifted_cosine", tau_min, tau_max,
                                                                             shift=shift, scale=scale),
-    "linear": TemperatureProfile("linear", tau_min, tau_max),
-    "exponential": TemperatureProfile("exponential", tau_min, tau_max),
+    "linear": TemperatureFunction("linear", tau_min, tau_max),
+    "exponential": TemperatureFunction("exponential", tau_min, tau_max),
 }
 s = torch.linspace(-1, 1, 401, dtype=torch.float64)
 
 # %% [markdown]
-# ## 1. The profiles
+# ## 1. The temperature functions
 #
 # The linear and exponential shapes share the cosine's end points, $\tau(0) = \tau_{\min}$ and
-# $\tau(\pm1) = \tau_{\max}$, which is what the paper's shape ablation compares. The shifted profile
+# $\tau(\pm1) = \tau_{\max}$, which is what the paper's shape ablation compares. The shifted function
 # (the official code's `offset`/`scale` variant) moves the minimum to $s = -\text{shift} - \text{scale}$
 # and holds $\tau_{\max}$ for $s > -\text{shift}$.
 
 # %% tags=["nbval-check-output"]
 check = torch.tensor([-1.0, -0.5, 0.0, 0.5, 1.0], dtype=torch.float64)
-print(f"{'profile':<40}" + "".join(f"{f's={v:g}':>8}" for v in check.tolist()))
-for name, p in profiles.items():
+print(f"{'function':<40}" + "".join(f"{f's={v:g}':>8}" for v in check.tolist()))
+for name, p in functions.items():
     print(f"{name:<40}" + "".join(f"{v:8.4f}" for v in p(check).tolist()))
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 4))
-for name, p in profiles.items():
+for name, p in functions.items():
     ax.plot(s, p(s), label=name, ls="--" if name.startswith("constant") else "-")
-ax.set(xlabel="cosine similarity s", ylabel="tau(s)", title="Temperature profiles")
+ax.set(xlabel="cosine similarity s", ylabel="tau(s)", title="Temperature functions")
 ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))  # beside the curves, not over them
-savefig(fig, NOTEBOOK, "profiles")
+savefig(fig, NOTEBOOK, "functions")
 
 # %% [markdown]
 # ## 2. Effective logits: is the order of similarities kept?
@@ -108,20 +100,20 @@ savefig(fig, NOTEBOOK, "profiles")
 # similar negative could get a *smaller* logit than a less similar one and the loss would stop being
 # hardness-aware. The slope is $\ell'(s) = (\tau - s\tau')/\tau^2$: it turns negative where $\tau$ grows
 # faster, relative to itself, than $|s|$ does ($s\tau' > \tau$). The cell below prints the smallest slope
-# and the intervals of $s$ where the order reverses, for several ranges of the cosine profile and for the
-# shifted profile.
+# and the intervals of $s$ where the order reverses, for several ranges of the cosine function and for the
+# shifted function.
 
 # %% tags=["nbval-check-output"]
 fig, ax = plt.subplots(figsize=(7, 4))
-for name, p in profiles.items():
+for name, p in functions.items():
     ax.plot(s, theory.logits(s, p), label=name, ls="--" if name.startswith("constant") else "-")
 ax.set(xlabel="cosine similarity s", ylabel="logit s / tau(s)", title="Effective logits")
 ax.legend(fontsize=8)
 savefig(fig, NOTEBOOK, "effective_logits")
-print(f"{'profile':<30}{'min slope of s/tau(s)':>22}  order reversed for s in")
-checked = {f"cosine [{lo:g}, {hi:g}]": TemperatureProfile("cosine", lo, hi)
+print(f"{'function':<30}{'min slope of s/tau(s)':>22}  order reversed for s in")
+checked = {f"cosine [{lo:g}, {hi:g}]": TemperatureFunction("cosine", lo, hi)
            for lo, hi in [(tau_min, tau_max), (0.1, 0.2), (0.07, 0.5), (0.05, 1.0), (0.02, 1.0)]}
-checked[f"shifted cosine ({shift:g}, {scale:g})"] = profiles[f"shifted cosine (DySTreSS*, {shift:g}, {scale:g})"]
+checked[f"shifted cosine ({shift:g}, {scale:g})"] = functions[f"shifted cosine (DySTreSS*, {shift:g}, {scale:g})"]
 for name, p in checked.items():
     slope = theory.logit_slope(s, p, detach_tau=False).min().item()
     reversed_on = " and ".join(f"[{a:.2f}, {b:.2f}]" for a, b in theory.order_reversals(p)) or "nowhere"
@@ -130,12 +122,12 @@ for name, p in checked.items():
 # %% [markdown]
 # For the paper's range $[0.07, 0.2]$ the order is kept everywhere. Widening the range to $[0.07, 0.5]$
 # reverses it on a band of intermediate similarities, $0.29 \le |s| \le 0.66$, not at the ends: near
-# $|s| = 1$ the profile flattens out again. The shifted profile DySTreSS* reverses the order on
+# $|s| = 1$ the function flattens out again. The shifted function DySTreSS* reverses the order on
 # $-0.81 \le s \le -0.46$, where its cosine part rises steeply, and keeps it for every positive $s$.
 #
 # ## 3. Which negatives are pushed, dynamic against constant temperature
 #
-# The same synthetic anchor as in notebook 01. Under the cosine profile the nearly orthogonal negatives
+# The same synthetic anchor as in notebook 01. Under the cosine function the nearly orthogonal negatives
 # get the small temperature $\tau_{\min}$ and so, relative to their similarity, a large logit; the most
 # similar negatives (often of the anchor's class) get a temperature closer to $\tau_{\max}$, which caps
 # their share of the push.
@@ -143,9 +135,9 @@ for name, p in checked.items():
 # %% tags=["nbval-check-output"]
 s_pos, s_neg, same_class = anchor_similarities(num_negatives, kappa=kappa, seed=seed)
 order = torch.argsort(s_neg)
-compared = {k: profiles[k] for k in (f"constant {tau_min:g}", f"constant {tau_max:g}", "cosine (DySTreSS)")}
+compared = {k: functions[k] for k in (f"constant {tau_min:g}", f"constant {tau_max:g}", "cosine (DySTreSS)")}
 fig, ax = plt.subplots(figsize=(7, 4))
-print(f"{'profile':<22}{'entropy of r':>14}{'push on same class':>20}{'dL/ds_p':>10}")
+print(f"{'function':<22}{'entropy of r':>14}{'push on same class':>20}{'dL/ds_p':>10}")
 for name, p in compared.items():
     r = theory.relative_penalty(s_neg, p)
     ax.plot(s_neg[order], r[order], label=name)
@@ -162,13 +154,13 @@ savefig(fig, NOTEBOOK, "penalty_dynamic_vs_constant")
 #
 # The official DySTreSS code computes $\tau$ from detached similarities, so the gradient is
 # $P_j/\tau(s_j)$ on a negative. If the gradient flows through $\tau(s)$ as well, it is
-# $P_j(\tau - s\tau')/\tau^2$. For the cosine profile
+# $P_j(\tau - s\tau')/\tau^2$. For the cosine function
 # $s\,\tau'(s) = \tfrac{\pi}{2}(\tau_{\max} - \tau_{\min})\,s\sin(\pi s) \ge 0$ on $[-1, 1]$, so the
 # extra term always *reduces* the push, most for the similar negatives, where $\tau$ rises fastest. The
 # loss values are identical; only the gradients differ (`DySTreSSLoss(detach_tau=False)`).
 
 # %% tags=["nbval-check-output"]
-cosine = profiles["cosine (DySTreSS)"]
+cosine = functions["cosine (DySTreSS)"]
 fig, ax = plt.subplots(figsize=(7, 4))
 for detach, style in ((True, "-"), (False, "--")):
     grad_pos, grad_neg = theory.gradients(s_pos, s_neg, cosine, detach_tau=detach)
@@ -182,12 +174,12 @@ savefig(fig, NOTEBOOK, "detached_vs_differentiated")
 # %% [markdown]
 # ## 5. Where in the similarity space the temperature acts
 #
-# The abstract speaks of "optimal regions in the cosine similarity space". A profile decides where
+# The abstract speaks of "optimal regions in the cosine similarity space". A temperature function decides where
 # $\tau$ is low, and the push concentrates there. Below, the same anchor's 4,095 negatives are grouped
 # by similarity, and each bin's share of the total push $\sum_j \partial L/\partial s_j$ is printed
 # (`theory.push_share_by_similarity`), with the share that falls on the anchor's own class (the false
-# negatives). The shifted profile is swept over its offset $\delta$ and scale $k$ as the paper's
-# shifted-profile table does; the DySTreSS* point is $\delta = -0.4$, $k = 0.7$.
+# negatives). The shifted function is swept over its offset $\delta$ and scale $k$ as the paper's
+# shifted-function table does; the DySTreSS* point is $\delta = -0.4$, $k = 0.7$.
 
 # %% tags=["nbval-check-output"]
 edges = torch.tensor([-1.0, 0.0, 0.2, 0.4, 0.6, 1.0], dtype=torch.float64)
@@ -199,7 +191,7 @@ print(f"{'':<36}" + "".join(f"{c:>12}" for c in counts) + f"{int(same_class.sum(
 shares = {}
 for name in (f"constant {tau_min:g}", f"constant {tau_max:g}", "cosine (DySTreSS)",
              f"shifted cosine (DySTreSS*, {shift:g}, {scale:g})"):
-    _, grad_neg = theory.gradients(s_pos, s_neg, profiles[name])
+    _, grad_neg = theory.gradients(s_pos, s_neg, functions[name])
     shares[name] = theory.push_share_by_similarity(s_neg, grad_neg, edges)
     own = (grad_neg[same_class].sum() / grad_neg.sum()).item()
     print(f"{name:<36}" + "".join(f"{v:>12.3f}" for v in shares[name].tolist()) + f"{own:>11.3f}")
@@ -209,7 +201,7 @@ print(f"{'offset / scale':<16}" + "".join(f"{k:>16g}" for k in scales))
 for delta in offsets:
     cells = []
     for k in scales:
-        _, grad_neg = theory.gradients(s_pos, s_neg, TemperatureProfile("shifted_cosine", tau_min, tau_max,
+        _, grad_neg = theory.gradients(s_pos, s_neg, TemperatureFunction("shifted_cosine", tau_min, tau_max,
                                                                          shift=delta, scale=k))
         hard = theory.push_share_by_similarity(s_neg, grad_neg, edges)[3:].sum().item()
         cells.append(f"{hard:.3f} ({(grad_neg[same_class].sum() / grad_neg.sum()).item():.3f})")
@@ -231,18 +223,18 @@ savefig(fig, NOTEBOOK, "push_by_similarity")
 #
 # * A constant $\tau = 0.07$ sends nearly all the push to the negatives with $s \ge 0.2$ (0.503 and 0.413
 #   of it in the two bins), and 0.899 to the anchor's own class. $\tau = 0.2$ spreads it: 0.215 goes to $s < 0$.
-# * The cosine profile concentrates the push on the moderately similar negatives, 0.380 and 0.464 of it in the
+# * The cosine function concentrates the push on the moderately similar negatives, 0.380 and 0.464 of it in the
 #   two bins of $0 \le s < 0.4$, against 0.397 and 0.299 for $\tau = 0.2$, while the hardest bin, $s \ge 0.4$, gets about what
 #   $\tau = 0.2$ gives it (0.095 against 0.088) and the dissimilar ones ($s < 0$) much less (0.061). The
 #   share on the own class (0.518) lies between the two constants. This is gradient, including the factor
 #   $1/\tau(s_j)$; the relative penalty $r$ of section 3 (0.602 on the own class) leaves that factor out.
-# * The shifted profile moves the low temperature to negative similarities: DySTreSS* gives 0.222 of the
+# * The shifted function moves the low temperature to negative similarities: DySTreSS* gives 0.222 of the
 #   push to $s < 0$ and the least to the own class of the four (0.284). Over the sweep, the share on
 #   $s \ge 0.4$ rises from 0.037 (offset -0.6, scale 0.5) to 0.088 at offset 0, where every $s > 0$ gets
-#   $\tau_{\max}$ and the profile acts like $\tau = 0.2$ on the hard negatives.
+#   $\tau_{\max}$ and the function acts like $\tau = 0.2$ on the hard negatives.
 #
 # Which region is *optimal* is a question for training, not for one anchor: the paper reports its
-# shifted-profile table from pretraining runs, and notebook 06 sweeps $(\tau_{\min}, \tau_{\max})$ the same way.
+# shifted-function table from pretraining runs, and notebook 06 sweeps $(\tau_{\min}, \tau_{\max})$ the same way.
 
 # %% [markdown]
 # ## 6. Pull and push
@@ -255,7 +247,7 @@ savefig(fig, NOTEBOOK, "push_by_similarity")
 # $$\frac{\text{push}}{\text{pull}} = \tau(s_p)\,\mathbb{E}_{r}\!\left[\frac{1}{\tau(s_j)}\right],$$
 #
 # the positive's temperature over the penalty-weighted harmonic mean of the negatives'
-# (`theory.pull_and_push`). The positive sits at a high similarity, where the cosine profile is near
+# (`theory.pull_and_push`). The positive sits at a high similarity, where the cosine function is near
 # $\tau_{\max}$, and most of the push goes to negatives near $s = 0$, where it is near $\tau_{\min}$: the
 # push outweighs the pull by up to $\tau_{\max}/\tau_{\min}$. Relative to SimCLR, DySTreSS weighs spreading
 # the negatives (uniformity) more than gathering the two views (alignment). Notebook 05 measures both on
@@ -263,17 +255,17 @@ savefig(fig, NOTEBOOK, "push_by_similarity")
 
 # %% tags=["nbval-check-output"]
 print(f"positive similarity {s_pos.item():.3f}; tau_max / tau_min = {tau_max / tau_min:.3f}")
-print(f"{'profile':<40}{'pull':>9}{'push':>9}{'push/pull':>11}")
-for name, profile_, detach in ((f"constant {tau_max:g}", profiles[f"constant {tau_max:g}"], True),
+print(f"{'function':<40}{'pull':>9}{'push':>9}{'push/pull':>11}")
+for name, function_, detach in ((f"constant {tau_max:g}", functions[f"constant {tau_max:g}"], True),
                                ("cosine (DySTreSS), detached", cosine, True),
                                ("cosine (DySTreSS), differentiated", cosine, False),
                                (f"DySTreSS* ({shift:g}, {scale:g}), detached",
-                                profiles[f"shifted cosine (DySTreSS*, {shift:g}, {scale:g})"], True)):
-    pull, push = theory.pull_and_push(s_pos, s_neg, profile_, detach_tau=detach)
+                                functions[f"shifted cosine (DySTreSS*, {shift:g}, {scale:g})"], True)):
+    pull, push = theory.pull_and_push(s_pos, s_neg, function_, detach_tau=detach)
     print(f"{name:<40}{pull.item():>9.3f}{push.item():>9.3f}{(push / pull).item():>11.3f}")
 
 # %% [markdown]
-# For this anchor the detached cosine profile pushes 2.136 times as hard as it pulls (below the bound
+# For this anchor the detached cosine function pushes 2.136 times as hard as it pulls (below the bound
 # $\tau_{\max}/\tau_{\min} = 2.857$, since some push lands where $\tau > \tau_{\min}$ and
 # $\tau(0.854) < \tau_{\max}$); differentiating through $\tau$ weakens both and leaves the ratio at 2.289;
 # DySTreSS*, whose positive gets $\tau_{\max}$ and whose low temperatures lie at negative similarities, is
@@ -329,3 +321,6 @@ savefig(fig, NOTEBOOK, "other_adaptive_temperatures")
 # DySTreSS differs from all three: its temperature varies *within* a batch and *within* an anchor's
 # denominator, pair by pair, with no learned state. Notebook 03 introduces the metrics by which the
 # pretraining notebooks compare these choices: uniformity and tolerance.
+
+# %% [markdown]
+# [← 01 · Gradient analysis of the InfoNCE loss](01_gradient_analysis.ipynb) | [the series](../README.md#the-notebooks) | [03 · Uniformity, tolerance and the dilemma between them →](03_uniformity_tolerance.ipynb)

@@ -13,6 +13,9 @@
 # ---
 
 # %% [markdown]
+# [← 02 · Temperature as a function of similarity](02_temperature_functions.ipynb) | [the series](../README.md#the-notebooks) | [04 · Pretraining →](04_pretraining.ipynb)
+
+# %% [markdown]
 # # 03 · Uniformity, tolerance and the dilemma between them
 #
 # Two numbers summarise how a contrastive model arranges its embeddings on the unit sphere:
@@ -29,20 +32,6 @@
 # but gives up uniformity. This notebook measures the metrics on features whose geometry we control (von
 # Mises-Fisher mixtures) and then watches the dilemma appear in a small contrastive model trained at
 # several temperatures.
-#
-# **Parameters** (the cell tagged `parameters`; `dystress run -p name=value` or papermill's `-p`):
-# - `profile` (str, default `"smoke"`): smoke | small | paper: sample sizes and training steps
-#   (dystress.engine.toy_encoder.ToySettings)
-# - `num_classes` (int, default `10`): classes of the synthetic mixture
-# - `dim` (int, default `32`): dimension of the synthetic features
-# - `kappas` (list[float], default `[0.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0]`): class concentrations swept
-# - `temperatures` (list[float], default `[0.07, 0.2, 0.5, 1.0]`): constant temperatures of the small contrastive
-#   model
-# - `tau_min` (float, default `0.07`): DySTreSS lower temperature for the small contrastive model
-# - `tau_max` (float, default `0.2`): DySTreSS upper temperature for the small contrastive model
-# - `input_kappa` (float, default `20.0`): concentration of the classes the small model sees
-# - `seed` (int, default `0`): random seed of the mixtures of section 1
-# - `seeds` (list[int], default `[0, 1, 2]`): seeds of the small contrastive model (its data draw and training)
 
 # %% tags=["parameters"]
 profile: str = "smoke"  # smoke | small | paper: sample sizes and training steps (dystress.engine.toy_encoder.ToySettings)
@@ -56,14 +45,15 @@ input_kappa: float = 20.0  # concentration of the classes the small model sees
 seed: int = 0  # random seed of the mixtures of section 1
 seeds: list[int] = [0, 1, 2]  # seeds of the small contrastive model (its data draw and training)
 
-# %%
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
 from dystress.pipeline.parameters import check_parameters
-from dystress.pipeline.recipes import check_seeds
 
 params = check_parameters(globals())
+
+from dystress.pipeline.studies import check_seeds
+
 check_seeds(seeds)
 
-# %%
 import matplotlib.pyplot as plt
 
 from dystress.engine.toy_encoder import ToySettings, embed, train_toy_encoder
@@ -71,7 +61,7 @@ from dystress.mathematics import metrics
 from dystress.mathematics.losses import DySTreSSLoss, NTXentLoss
 from dystress.mathematics.vmf import mean_resultant_length, uniform_uniformity, vmf_mixture
 from dystress.pipeline.figures import savefig, use_style
-from dystress.pipeline.seeds import paired, spread
+from dystress.pipeline.statistics import paired, spread
 
 use_style()
 NOTEBOOK = "03_uniformity_tolerance"
@@ -227,3 +217,6 @@ savefig(fig, NOTEBOOK, "dilemma")
 # The published values (Wang & Liu, Table 1, CIFAR-10, ResNet-18) show the same direction: $-\mathcal{U}$
 # 3.86 / 3.60 / 3.17 / 2.96 and tolerance 0.04 / 0.178 / 0.333 / 0.372 for $\tau$ = 0.07 / 0.3 / 0.7 / 1.0.
 # The pretraining notebooks measure both on real images, for SimCLR and for DySTreSS.
+
+# %% [markdown]
+# [← 02 · Temperature as a function of similarity](02_temperature_functions.ipynb) | [the series](../README.md#the-notebooks) | [04 · Pretraining →](04_pretraining.ipynb)

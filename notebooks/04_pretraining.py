@@ -13,6 +13,9 @@
 # ---
 
 # %% [markdown]
+# [← 03 · Uniformity, tolerance and the dilemma between them](03_uniformity_tolerance.ipynb) | [the series](../README.md#the-notebooks) | [05 · Evaluation →](05_evaluation.ipynb)
+
+# %% [markdown]
 # # 04 · Pretraining: SimCLR against DySTreSS under one recipe
 #
 # Everything but the loss is shared: data, augmentation (SimCLR's CIFAR pipeline, per image on the
@@ -25,19 +28,6 @@
 # (in `results/`, committed, or in `runs/`, your cache) is rendered instead of retraining. The profile
 # decides the scale: `smoke` (digits, seconds), `small` (CIFAR-10, 1,000 images per class, a small CNN,
 # minutes per run on a CPU), `paper` (CIFAR-10, ResNet-18, 200 epochs: the paper's recipe, on a GPU).
-#
-# **Parameters** (the cell tagged `parameters`; `dystress run -p name=value` or papermill's `-p`):
-# - `profile` (str, default `"small"`): smoke | small | paper
-# - `dataset` (str, default `""`): empty: the profile's dataset (smoke: digits; small, paper: cifar10)
-# - `data_dir` (str, default `""`): where the dataset is (empty: `$DYSTRESS_DATA` or data/)
-# - `epochs` (int, default `0`): 0: the profile's number of epochs
-# - `methods` (list[str], default `[]`): empty: the profile's (smoke: six; small: all nine; paper: 2); any of recipes.RECIPES,
-#   e.g. DCLW
-# - `temperature` (float, default `0.2`): constant temperature of SimCLR, DCL, the hard loss; MACL's tau_0
-# - `tau_min` (float, default `0.07`): DySTreSS lower temperature
-# - `tau_max` (float, default `0.2`): DySTreSS upper temperature
-# - `seeds` (list[int], default `[]`): empty: the profile's seeds (smoke: [0]; small, paper: [0, 1, 2])
-# - `force` (bool, default `False`): retrain even when a stored result exists
 
 # %% [markdown]
 # ## The methods
@@ -48,64 +38,59 @@
 # $$\ell_i = -\frac{s_{ip}}{\tau_{ip}} + \log\Big(e^{s_{ip}/\tau_{ip}} + \sum_j e^{s_{ij}/\tau_{ij}}\Big),
 # \qquad L = \frac{1}{2N}\sum_i \ell_i .$$
 #
-# What each one changes:
-#
-# | method | change | what it does to the gradient |
-# |---|---|---|
-# | SimCLR (NT-Xent) | $\tau$ constant | the reference |
-# | DySTreSS | $\tau_{ij} = \tau_{\min} + (\tau_{\max} - \tau_{\min})\sin^2(\pi s_{ij}/2)$, from detached $s$ | low $\tau$ (sharp push) for pairs near orthogonal, high $\tau$ near $s = \pm 1$ |
-# | DySTreSS* | the shifted profile $\tau_{\min} + \tfrac12\Delta\big(1 + \cos(\pi(s + \delta)/k)\big)$ for $s \le -\delta$, $\tau_{\max}$ above; $\delta = -0.4$, $k = 0.7$ | the low-temperature region moves to negative similarities: $\tau_{\min}$ at $s = -\delta - k = -0.3$, and $\tau = \tau_{\max}$ for every $s > 0.4$ |
-# | MACL | $\tau = \tau_0(1 + \alpha(A - A_0))$, $A$ the batch's mean positive similarity; each $\ell_i$ weighted by $1/(1 - P_{ip})$ | the temperature rises as the views align |
-# | DCL | the positive's term left out of the denominator | removes the negative-positive coupling that shrinks the gradient at small batch sizes |
-# | DCLW | DCL with the positive's logit weighted by $w_i = 2 - e^{s_{ip}/\sigma} / \mathrm{mean}_k\, e^{s_{kp}/\sigma}$, $\sigma = 0.5$ | a weaker pull on positives that are already close |
-# | Hard | only the most similar negatives, a share $\alpha = 0.0819$ of them, in the denominator | Wang & Liu's explicit hard-negative loss |
-# | Kukleva | $\tau(e) = \tau_{\min} + \tfrac12(\tau_{\max} - \tau_{\min})(1 + \cos(\pi e / T))$, $[0.1, 1]$, at the fractional epoch $e$ of every step; $T$ = epochs / 10, five periods in any run as Kukleva et al.'s period of 400 in 2,000 epochs (`small`: $T = 1.8$) | alternates instance discrimination (low $\tau$) and group structure (high $\tau$) |
-# | iSogCLR | a temperature $\tau_i$ per image, learned by gradient descent on a distributionally robust objective | each image chooses how sharply it pushes |
-#
-# The code of each is a few lines on the shared core in `dystress.mathematics.losses`, each tested against an
-# independent float64 loop.
+# What each one changes is in the table below, generated from the registry of compared methods
+# (`dystress.pipeline.recipes`); the code of each loss is a few lines on the shared core in
+# `dystress.mathematics.losses`, each tested against an independent float64 loop.
 
 # %% tags=["parameters"]
 profile: str = "small"  # smoke | small | paper
-dataset: str = ""  # empty: the profile's dataset (smoke: digits; small, paper: cifar10)
+dataset: str = ""  # empty: the profile's dataset
 data_dir: str = ""  # where the dataset is (empty: $DYSTRESS_DATA or data/)
 epochs: int = 0  # 0: the profile's number of epochs
-methods: list[str] = []  # empty: the profile's (smoke: six; small: all nine; paper: 2); any of recipes.RECIPES, e.g. DCLW
+methods: list[str] = []  # empty: the profile's; any registered method (dystress.pipeline.recipes), e.g. DCLW
 temperature: float = 0.2  # constant temperature of SimCLR, DCL, the hard loss; MACL's tau_0
 tau_min: float = 0.07  # DySTreSS lower temperature
 tau_max: float = 0.2  # DySTreSS upper temperature
-seeds: list[int] = []  # empty: the profile's seeds (smoke: [0]; small, paper: [0, 1, 2])
+seeds: list[int] = []  # empty: the profile's seeds
 force: bool = False  # retrain even when a stored result exists
 
-# %%
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
 from dystress.pipeline.parameters import check_parameters
 
 params = check_parameters(globals())
 
-# %%
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from dystress.pipeline import published, recipes, runs
-from dystress.pipeline import seeds as over_seeds
+from dystress.mathematics import losses
+from dystress.mathematics.temperature import TemperatureFunction
+from dystress.pipeline import figures, published, recipes, studies
+from dystress.pipeline import statistics as over_seeds
 from dystress.pipeline.figures import savefig, use_style
+from dystress.pipeline.recipes import Settings
 
 use_style()
 NOTEBOOK = "04_pretraining"
-seed_values = recipes.seed_list(profile, seeds)
-configs = {(name, seed): config for seed in seed_values
-           for name, config in recipes.method_configs(profile, methods or None, temperature, tau_min, tau_max,
-                                                      dataset=dataset, data_dir=data_dir, epochs=epochs,
-                                                      seed=seed).items()}
-names = list(dict.fromkeys(name for name, _ in configs))
-base = next(iter(configs.values()))
+study = studies.comparison(profile, methods, Settings(temperature, tau_min, tau_max), seeds, dataset=dataset,
+                           data_dir=data_dir, epochs=epochs)
+names, seed_values = study.labels, study.seeds()
+base = study.points[0].config
 print(f"profile {profile}: {base.dataset}, {base.model}, {base.epochs} epochs, batch {base.batch_size}, "
       f"{base.optimizer} lr {base.lr} momentum {base.momentum} weight decay {base.weight_decay}; "
       f"seeds {seed_values}")
+display(Markdown(recipes.methods_table(names)))
+
+# %% [markdown]
+# The code the table describes is the library's, shown here as it is: the core every InfoNCE loss calls, and the
+# step DySTreSS changes in it (its temperature of each pair).
 
 # %%
-results = {key: runs.compute_or_load(config, force=force) for key, config in configs.items()}
-print(runs.provenance(results.values()))
+display(Markdown(figures.source_of(losses.info_nce, losses.InfoNCELoss.pair_temperature,
+                                   TemperatureFunction.__call__)))
+
+# %%
+results = study.run(force=force)
+print(results.provenance())
 
 # %% [markdown]
 # ## Final numbers
@@ -117,14 +102,14 @@ print(runs.provenance(results.values()))
 # read from it.
 
 # %% tags=["nbval-check-output"]
-rows = [recipes.summary_row(NOTEBOOK, name, result) for (name, _), result in results.items()]
+rows = results.rows()
 per_method = over_seeds.aggregate(rows)
 print(over_seeds.text_table(per_method, [("knn_top1", "kNN top-1", 2), ("linear_top1", "linear", 2),
                                          ("neg_uniformity", "-uniformity", 3), ("tolerance", "tolerance", 3),
                                          ("final_loss", "final loss", 4), ("train_seconds", "train s", 0)]))
 collapsed = [row["run"] for row in per_method if row["neg_uniformity"]["mean"] < 1]
 print("collapsed (-uniformity < 1: the projections nearly all alike):", ", ".join(collapsed) or "none")
-recipes.record_summary(NOTEBOOK, rows)
+results.record()
 
 # %% [markdown]
 # Each method against SimCLR, paired by seed (the same seed gives both runs the same initialisation, data
@@ -133,37 +118,19 @@ recipes.record_summary(NOTEBOOK, rows)
 # interval contains 0 is within seed noise.
 
 # %% tags=["nbval-check-output"]
-knn = {name: {seed: results[(name, seed)].summary["knn"]["top1"] for seed in seed_values} for name in names}
-if "SimCLR" in knn and len(names) > 1:
-    against_simclr = [over_seeds.paired(knn["SimCLR"], knn[name]).sentence(name, "SimCLR", "kNN top-1")
-                      for name in names if name != "SimCLR"]
-    display(Markdown(over_seeds.verdicts(against_simclr)))
+if "SimCLR" in names and len(names) > 1:
+    display(Markdown(results.against("SimCLR", names, "knn_top1")))
 
 # %% [markdown]
 # ## Training curves
 #
 # Loss values are not comparable across losses (each has its own scale); kNN accuracy, evaluated every
 # few epochs and at the last one, is. Epoch 0 is the untrained encoder. A line is the mean over seeds;
-# where there are several seeds, the faint lines are the seeds themselves.
+# where there are several seeds, the faint lines are the seeds themselves. SimCLR and DySTreSS are drawn thick
+# and set each panel's range; the Kukleva schedule's loss swings with its temperature beyond it.
 
 # %%
-fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
-for k, name in enumerate(names):
-    color = f"C{k}"
-    histories = [results[(name, seed)].history for seed in seed_values]
-    for column, ax, sign, style in (("loss", axes[0], 1, "-"), ("knn_top1", axes[1], 1, "o-"),
-                                    ("uniformity", axes[2], -1, "o-")):
-        curves = [[(r["epoch"], sign * r[column]) for r in h if r[column] is not None] for h in histories]
-        epochs_shown = [e for e, _ in curves[0]]
-        mean = [sum(c[i][1] for c in curves) / len(curves) for i in range(len(epochs_shown))]
-        ax.plot(epochs_shown, mean, style, color=color, label=name, markersize=3)
-        if len(curves) > 1:
-            for c in curves:
-                ax.plot([e for e, _ in c], [v for _, v in c], "-", color=color, alpha=0.25, linewidth=0.8)
-axes[0].set(xlabel="epoch", ylabel="training loss", title="Loss (each on its own scale)")
-axes[1].set(xlabel="epoch", ylabel="kNN top-1 (%)", title="kNN accuracy")
-axes[2].set(xlabel="epoch", ylabel="-uniformity", title="Uniformity of the test features")
-axes[1].legend(fontsize=8)
+fig = figures.training_curves(results, names, seed_values)
 savefig(fig, NOTEBOOK, "curves")
 
 # %% [markdown]
@@ -177,7 +144,7 @@ savefig(fig, NOTEBOOK, "curves")
 
 # %%
 shown = [n for n in names if n in ("DySTreSS", "MACL", "Kukleva", "SimCLR")]
-fig, axes = plt.subplots(1, len(shown), figsize=(4 * len(shown), 3.5), squeeze=False)
+fig, axes = plt.subplots(1, len(shown), figsize=(4 * len(shown), 3.7), squeeze=False, layout="constrained")
 for ax, name in zip(axes[0], shown):
     trained = [r for r in results[(name, seed_values[0])].history if r["loss"] is not None]
     epoch = [r["epoch"] for r in trained]
@@ -193,7 +160,8 @@ for ax, name in zip(axes[0], shown):
     high = max(r[f"tau_{k}_{high_key}"] for r in trained for k in ("pos", "neg"))
     margin = max(0.1 * (high - low), 0.01)
     ax.set(xlabel="epoch", ylabel="tau", title=f"{name} (seed {seed_values[0]})", ylim=(low - margin, high + margin))
-    ax.legend(fontsize=8)
+handles, labels = axes[0, 0].get_legend_handles_labels()
+fig.legend(handles, labels, loc="outside lower center", ncol=2, fontsize=9)
 savefig(fig, NOTEBOOK, "temperatures")
 
 # %% tags=["nbval-check-output"]
@@ -208,13 +176,39 @@ for name in shown:
               + " / ".join(f"{last[f'tau_pos_q{q}']:.4f}" for q in (10, 50, 90)))
 
 # %% [markdown]
-# In the committed `small` run of seed 0, DySTreSS's positives stay in the upper half of the profile without
+# In the committed `small` run of seed 0, DySTreSS's positives stay in the upper half of the function's range without
 # reaching its top: their mean temperature is 0.1548 in the first epoch and 0.1578 in the last, against
 # $\tau_{\max} = 0.2$, and a tenth of the last batch's positives are below 0.1024, near the bottom of the
-# profile: many pairs of views are still far from identical after 18 epochs. The negatives' mean falls towards
+# range: many pairs of views are still far from identical after 18 epochs. The negatives' mean falls towards
 # $\tau_{\min}$ (0.1098 -> 0.0784) as training spreads them around $s = 0$. MACL's single temperature rises
 # with the alignment of the batch (0.2576 -> 0.2731); the Kukleva schedule follows its five periods regardless of
 # the data (the epoch means shown smooth each period's sweep from 1.0 to 0.1 and back).
+
+# %% [markdown]
+# ## The hard loss where it can work: negatives from a queue
+#
+# Wang & Liu keep the 4,095 most similar of the 50,000 features in a memory bank (8.19 %). In a batch of 64 the
+# same share is 11 of 126 negatives, and the hard loss collapses (the table above). MoCo's queue is such a memory
+# bank: the keys of the last 4,096 images, encoded by a momentum encoder (its weights an average of the model's,
+# momentum 0.99). Below, the hard loss keeps the 8.19 % most similar keys of that queue (336), against NT-Xent
+# on the same queue (MoCo), at the same temperature, and both against the in-batch runs above.
+
+# %% tags=["nbval-check-output"]
+queue = studies.comparison(profile, studies.choice(profile, "queue_methods"), Settings(temperature, tau_min, tau_max),
+                           seeds, dataset=dataset, data_dir=data_dir, epochs=epochs)
+with_queue = (study + queue).run(force=force)
+on_queue = next(p.config for p in queue.points if p.recipe == "Hard-MoCo")
+hard, batch_negatives = losses.HardContrastiveLoss(quantile=on_queue.loss_options.quantile), 2 * on_queue.batch_size - 2
+print(f"queue of {on_queue.queue_size} keys, key encoder momentum {on_queue.moco_momentum}; the hard loss keeps the "
+      f"{on_queue.loss_options.quantile:.2%} most similar negatives: {hard.kept_negatives(on_queue.queue_size)} of "
+      f"the queue, {hard.kept_negatives(batch_negatives)} of a batch's {batch_negatives}")
+shown_queue = [name for name in ("SimCLR", "Hard", *queue.labels) if name in with_queue.labels]
+display(Markdown(with_queue.table([("knn_top1", 2), ("linear_top1", 2), ("neg_uniformity", 3), ("tolerance", 3)],
+                                  shown_queue)))
+pairs = [("SimCLR", "MoCo"), ("MoCo", "Hard-MoCo"), ("Hard", "Hard-MoCo")]
+display(Markdown(over_seeds.verdicts([with_queue.sentence(a, b, "knn_top1") for a, b in pairs
+                                      if a in with_queue.labels and b in with_queue.labels])))
+with_queue.record(queue.labels)
 
 # %% [markdown]
 # ## Published numbers, for orientation
@@ -253,8 +247,11 @@ for name in names:
 #   kNN top-1, a signal of 14.65 to 17.27 points;
 # * the hard loss collapses in all three seeds: -uniformity 0.000, tolerance 1.000, its loss fixed at
 #   2.4849 = log 12 (batch 64 leaves 126 negatives, of which it keeps the hardest share 0.0819, 11; all 12 logits
-#   equal). Wang & Liu use it with 4,095 negatives from a memory bank; whether larger batches avoid the
-#   collapse here is not tested;
+#   equal). Given MoCo's queue of 4,096 keys to choose its negatives from, as Wang & Liu give it a memory bank, it
+#   does not collapse in any seed (-uniformity 2.971 ± 0.051): the collapse is the small candidate set's, not the
+#   loss's. The verdicts under the queue's table compare it with MoCo and with the in-batch runs; MoCo itself, with
+#   a momentum encoder at 0.99, learns more slowly than SimCLR in 18 epochs, so neither queue run says what the hard
+#   loss would do at the paper's 200 epochs;
 # * against SimCLR, paired by seed, the verdicts printed under the table above: only iSogCLR is higher with
 #   an interval that excludes 0, and only the collapsed hard loss lower; DySTreSS, DySTreSS*, MACL, DCL, DCLW
 #   and the Kukleva schedule are within seed noise of it at n = 3, although DySTreSS and the Kukleva schedule
@@ -262,3 +259,6 @@ for name in names:
 # * so this recipe does not reproduce the paper's ordering (DySTreSS above MACL above SimCLR, 85.68 / 84.85 /
 #   83.65 after 200 epochs of ResNet-18), nor contradict it: it is a small CNN after 18 epochs. DySTreSS does
 #   change the geometry in every seed (more uniform, less tolerant: notebook 05).
+
+# %% [markdown]
+# [← 03 · Uniformity, tolerance and the dilemma between them](03_uniformity_tolerance.ipynb) | [the series](../README.md#the-notebooks) | [05 · Evaluation →](05_evaluation.ipynb)

@@ -13,6 +13,9 @@
 # ---
 
 # %% [markdown]
+# [← 04 · Pretraining](04_pretraining.ipynb) | [the series](../README.md#the-notebooks) | [06 · Temperature sweep →](06_temperature_sweep.ipynb)
+
+# %% [markdown]
 # # 05 · Evaluation: what the temperature did to the representation
 #
 # The runs of notebook 04 (same parameters, same hashes: loaded, not retrained) are evaluated the ways the
@@ -38,58 +41,41 @@
 # on the test set. Accuracy (kNN, linear probe) uses the backbone features, as the paper evaluates; uniformity,
 # tolerance, alignment and the similarity analyses use the normalised projections, the space the loss acts
 # on and the space Wang & Liu measure.
-#
-# **Parameters** (the cell tagged `parameters`; `dystress run -p name=value` or papermill's `-p`):
-# - `profile` (str, default `"small"`): smoke | small | paper
-# - `dataset` (str, default `""`): empty: the profile's dataset
-# - `data_dir` (str, default `""`): where the dataset is (empty: `$DYSTRESS_DATA` or data/)
-# - `epochs` (int, default `0`): 0: the profile's number of epochs
-# - `methods` (list[str], default `["SimCLR", "DySTreSS"]`): the runs compared (names of notebook 04)
-# - `temperature` (float, default `0.2`): SimCLR's constant temperature
-# - `tau_min` (float, default `0.07`): DySTreSS lower temperature
-# - `tau_max` (float, default `0.2`): DySTreSS upper temperature
-# - `seeds` (list[int], default `[]`): empty: the profile's seeds (smoke: [0]; small, paper: [0, 1, 2]); figures use
-#   the first
-# - `force` (bool, default `False`): retrain even when a stored result exists
 
 # %% tags=["parameters"]
 profile: str = "small"  # smoke | small | paper
 dataset: str = ""  # empty: the profile's dataset
 data_dir: str = ""  # where the dataset is (empty: $DYSTRESS_DATA or data/)
 epochs: int = 0  # 0: the profile's number of epochs
-methods: list[str] = ["SimCLR", "DySTreSS"]  # the runs compared (names of notebook 04)
+methods: list[str] = ["SimCLR", "DySTreSS"]  # the methods compared (registered names, as in notebook 04)
 temperature: float = 0.2  # SimCLR's constant temperature
 tau_min: float = 0.07  # DySTreSS lower temperature
 tau_max: float = 0.2  # DySTreSS upper temperature
-seeds: list[int] = []  # empty: the profile's seeds (smoke: [0]; small, paper: [0, 1, 2]); figures use the first
+seeds: list[int] = []  # empty: the profile's seeds; figures use the first
 force: bool = False  # retrain even when a stored result exists
 
-# %%
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
 from dystress.pipeline.parameters import check_parameters
 
 params = check_parameters(globals())
 
-# %%
 import matplotlib.pyplot as plt
 import numpy as np
 
-from dystress.pipeline import published, recipes, runs
-from dystress.pipeline import seeds as over_seeds
+from dystress.pipeline import published, studies
+from dystress.pipeline import statistics as over_seeds
 from dystress.pipeline.figures import savefig, use_style
+from dystress.pipeline.recipes import Settings
 
 use_style()
 NOTEBOOK = "05_evaluation"
-seed_values = recipes.seed_list(profile, seeds)
-by_seed = {seed: {name: runs.compute_or_load(config, force=force)
-                  for name, config in recipes.method_configs(profile, methods, temperature, tau_min, tau_max,
-                                                             dataset=dataset, data_dir=data_dir, epochs=epochs,
-                                                             seed=seed).items()}
-           for seed in seed_values}
+study = studies.comparison(profile, methods, Settings(temperature, tau_min, tau_max), seeds, name=NOTEBOOK,
+                           dataset=dataset, data_dir=data_dir, epochs=epochs)
+found = study.run(force=force)
+seed_values = study.seeds()
+by_seed = {seed: {name: found[(name, seed)] for name in study.labels} for seed in seed_values}
 results = by_seed[seed_values[0]]  # the runs the figures show
-for seed, found in by_seed.items():
-    for name, result in found.items():
-        print(f"{name:<9} seed {seed:<3} {result.source:<9} {result.folder.name}: "
-              f"{result.summary['num_points']} test points")
+print(f"{found.provenance()}; {next(iter(results.values())).summary['num_points']} test points each")
 
 # %% [markdown]
 # ## 1-3. Accuracy, global and local structure
@@ -114,8 +100,7 @@ lines = {
 for label, get in lines.items():
     cells = [over_seeds.spread([get(by_seed[seed][name].summary) for seed in seed_values]) for name in results]
     print(f"{label:<26}" + "".join(f"{c.mean:>11.3f}" + (" " * 7 if c.n == 1 else f" ± {c.std:.3f}") for c in cells))
-recipes.record_summary(NOTEBOOK, [recipes.summary_row(NOTEBOOK, n, r) for found in by_seed.values()
-                                  for n, r in found.items()])
+found.record()
 
 # %% [markdown]
 # Every other method against the first, paired by seed: the mean difference, its 95 % interval and the
@@ -195,7 +180,7 @@ for ax, (name, result) in zip(axes[0], results.items()):
     xy, labels = result.arrays["tsne"], result.arrays["tsne_labels"]
     for c in np.unique(labels):
         ax.scatter(xy[labels == c, 0], xy[labels == c, 1], s=4, color=plt.cm.tab10(int(c) % 10), label=f"{c}")
-    ax.set(title=f"{name}: t-SNE of {len(xy)} test points", xticks=[], yticks=[])
+    ax.set(title=f"{name}: t-SNE of {len(xy)} test images' backbone features", xticks=[], yticks=[])
 axes[0, -1].legend(title="class", fontsize=7, markerscale=3, loc="center left", bbox_to_anchor=(1.0, 0.5))
 savefig(fig, NOTEBOOK, "tsne")
 
@@ -205,22 +190,34 @@ panels = [("knn_top1", 1, "kNN top-1 (%)"), ("uniformity", -1, "-uniformity (glo
           ("inter_class_uniformity", -1, "-inter-class uniformity (global)")]
 recorded = [p for p in panels if all(r.get(p[0]) is not None for res in results.values() for r in res.history
                                      if r["knn_top1"] is not None)]  # runs that predate a column lack it
-fig, axes = plt.subplots(1, len(recorded), figsize=(4.2 * len(recorded), 3.6), squeeze=False, layout="constrained")
-for name, result in results.items():
-    evaluated = [r for r in result.history if r["knn_top1"] is not None]
-    for ax, (key, sign, _) in zip(axes[0], recorded):
-        ax.plot([r["epoch"] for r in evaluated], [sign * r[key] for r in evaluated], "o-", label=name)
-for ax, (_, _, title) in zip(axes[0], recorded):
-    ax.set(xlabel="epoch", ylabel=title, title=title)
-axes[0, 0].legend()
+columns = 3  # wrapped rows: a figure as wide as a page's column
+rows_needed = -(-len(recorded) // columns)
+fig, axes = plt.subplots(rows_needed, columns, figsize=(4.2 * columns, 3.4 * rows_needed), squeeze=False,
+                         layout="constrained")
+for k, name in enumerate(results):
+    for ax, (key, sign, _) in zip(axes.flat, recorded):
+        seeded = [[(r["epoch"], sign * r[key]) for r in by_seed[seed][name].history if r["knn_top1"] is not None]
+                  for seed in seed_values]
+        epochs = np.array([e for e, _ in seeded[0]])
+        values = np.array([[v for _, v in curve] for curve in seeded])
+        ax.plot(epochs, values.mean(axis=0), "o-", color=f"C{k}", markersize=3, label=f"{name} (n={len(seeded)})")
+        if len(seeded) > 1:
+            spread = values.std(axis=0, ddof=1)
+            ax.fill_between(epochs, values.mean(axis=0) - spread, values.mean(axis=0) + spread, color=f"C{k}",
+                            alpha=0.2)
+for ax, (_, _, title) in zip(axes.flat, recorded):
+    ax.set(xlabel="epoch", title=title)
+for ax in list(axes.flat)[len(recorded):]:
+    ax.set_axis_off()
+axes[0, 0].legend(fontsize=8)
 savefig(fig, NOTEBOOK, "evolution")
 missing = [panel[2] for panel in panels if panel not in recorded]
 print("per-epoch structure shown:", ", ".join(t for _, _, t in recorded)
       + (f"; not recorded by these runs: {', '.join(missing)}" if missing else ""))
 
 # %% [markdown]
-# The same columns over every seed: mean ± standard deviation at each evaluated epoch (the figure shows the
-# first seed).
+# The numbers behind the figure: mean ± standard deviation over the seeds at each evaluated epoch (the bands
+# above are ± one standard deviation).
 
 # %% tags=["nbval-check-output"]
 print(f"{'method':<10}{'epoch':>6}" + "".join(f"{title.split(' (')[0]:>26}" for _, _, title in recorded))
@@ -267,3 +264,6 @@ for row in published.DYSTRESS[:2]:
 # notebook 03, with no accuracy gained or lost that three seeds can resolve. Whether the trade pays in
 # accuracy at the paper's scale (85.68 against 83.65 kNN
 # after 200 epochs of ResNet-18) these 18-epoch runs of a small CNN cannot say.
+
+# %% [markdown]
+# [← 04 · Pretraining](04_pretraining.ipynb) | [the series](../README.md#the-notebooks) | [06 · Temperature sweep →](06_temperature_sweep.ipynb)

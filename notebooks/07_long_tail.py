@@ -13,6 +13,9 @@
 # ---
 
 # %% [markdown]
+# [← 06 · Temperature sweep](06_temperature_sweep.ipynb) | [the series](../README.md#the-notebooks) | [08 · Your dataset →](08_your_dataset.ipynb)
+
+# %% [markdown]
 # # 07 · Long-tailed data: SimCLR, DySTreSS and the Kukleva schedule
 #
 # On long-tailed data most negatives of a tail-class image come from head classes, and instance
@@ -21,58 +24,43 @@
 # DySTreSS with a temperature that depends on each pair's similarity. The training set has an exponential
 # profile, $n_c = \lfloor n_{\max} r^{c/(C-1)} \rfloor$, the test set stays balanced, and the metric is
 # the mean per-class accuracy of kNN@1 and kNN@10, which gives every class the same weight.
-#
-# **Parameters** (the cell tagged `parameters`; `dystress run -p name=value` or papermill's `-p`):
-# - `profile` (str, default `"small"`): smoke | small | paper
-# - `dataset` (str, default `""`): empty: the profile's long-tailed set (smoke: digits-lt; small, paper: cifar10-lt)
-# - `data_dir` (str, default `""`): where the dataset is (empty: `$DYSTRESS_DATA` or data/)
-# - `imbalance_ratio` (float, default `0.0`): n_min / n_max (0: the profile's: smoke 0.1; small, paper 0.01)
-# - `epochs` (int, default `0`): 0: the profile's number of epochs
-# - `temperature` (float, default `0.2`): SimCLR's constant temperature
-# - `tau_min` (float, default `0.07`): DySTreSS lower temperature
-# - `tau_max` (float, default `0.2`): DySTreSS upper temperature
-# - `seeds` (list[int], default `[]`): seeds of the runs and of the long-tail subset (empty: the profile's; smoke:
-#   [0]; small, paper: [0, 1, 2])
-# - `force` (bool, default `False`): retrain even when a stored result exists
 
 # %% tags=["parameters"]
 profile: str = "small"  # smoke | small | paper
-dataset: str = ""  # empty: the profile's long-tailed set (smoke: digits-lt; small, paper: cifar10-lt)
+dataset: str = ""  # empty: the profile's long-tailed set
 data_dir: str = ""  # where the dataset is (empty: $DYSTRESS_DATA or data/)
-imbalance_ratio: float = 0.0  # n_min / n_max (0: the profile's: smoke 0.1; small, paper 0.01)
+imbalance_ratio: float = 0.0  # n_min / n_max (0: the profile's)
 epochs: int = 0  # 0: the profile's number of epochs
 temperature: float = 0.2  # SimCLR's constant temperature
 tau_min: float = 0.07  # DySTreSS lower temperature
 tau_max: float = 0.2  # DySTreSS upper temperature
-seeds: list[int] = []  # seeds of the runs and of the long-tail subset (empty: the profile's; smoke: [0]; small, paper: [0, 1, 2])
+seeds: list[int] = []  # seeds of the runs and of the long-tail subset (empty: the profile's)
 force: bool = False  # retrain even when a stored result exists
 
-# %%
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
 from dystress.pipeline.parameters import check_parameters
 
 params = check_parameters(globals())
 
-# %%
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, display
 
-from dystress.pipeline import published, recipes, runs
-from dystress.pipeline import seeds as over_seeds
+from dystress.engine.data import CIFAR10_CLASSES
+from dystress.pipeline import published, studies
+from dystress.pipeline import statistics as over_seeds
 from dystress.pipeline.figures import savefig, use_style
+from dystress.pipeline.recipes import Settings
 
 use_style()
 NOTEBOOK = "07_long_tail"
-seed_values = recipes.seed_list(profile, seeds)
-configs = {(name, seed): config for seed in seed_values
-           for name, config in recipes.long_tail_configs(profile, dataset, imbalance_ratio, tau_min, tau_max,
-                                                         temperature, data_dir=data_dir, epochs=epochs,
-                                                         seed=seed).items()}
-names = list(dict.fromkeys(name for name, _ in configs))
-results = {key: runs.compute_or_load(config, force=force) for key, config in configs.items()}
-base = configs[(names[0], seed_values[0])]
+study = studies.long_tail(profile, dataset, imbalance_ratio, Settings(temperature, tau_min, tau_max), seeds,
+                          data_dir=data_dir, epochs=epochs)
+results = study.run(force=force)
+names, seed_values = study.labels, study.seeds()
+base = study.points[0].config
 print(f"{base.dataset}, imbalance ratio {base.imbalance_ratio}, {base.model}, {base.epochs} epochs, "
-      f"seeds {seed_values}")
+      f"seeds {seed_values}; {results.provenance()}")
 
 # %% [markdown]
 # ## Training set and per-class accuracy
@@ -81,7 +69,7 @@ print(f"{base.dataset}, imbalance ratio {base.imbalance_ratio}, {base.model}, {b
 # subset with the same number of images per class.
 
 # %% tags=["nbval-check-output"]
-counts = next(iter(results.values())).arrays["train_class_counts"]
+counts = results[(names[0], seed_values[0])].arrays["train_class_counts"]
 print(f"training images per class: {counts.tolist()} ({counts.sum()} in all)")
 print(f"{'method':<10}{'n':>3}{'kNN@1 mean/class':>20}{'kNN@10 mean/class':>20}{'kNN top-1':>18}")
 for name in names:
@@ -91,7 +79,7 @@ for name in names:
              over_seeds.spread([s["knn"]["top1"] for s in summaries])]
     print(f"{name:<10}{len(summaries):>3}" + "".join(f"{c.mean:>13.2f}{'' if c.n == 1 else f' ± {c.std:.2f}':>7}"
                                                       for c in cells))
-recipes.record_summary(NOTEBOOK, [recipes.summary_row(NOTEBOOK, n, r) for (n, _), r in results.items()])
+results.record()
 
 # %% [markdown]
 # Each method's learning signal in kNN top-1 (the last epoch against epoch 0, the untrained encoder; the
@@ -104,13 +92,11 @@ for name in names:
     runs_of = [results[(name, seed)] for seed in seed_values]
     signal = over_seeds.spread([r.summary["knn"]["top1"] - r.history[0]["knn_top1"] for r in runs_of])
     print(f"{name:<9} learning signal, kNN top-1: {signal.format(2)} points")
-tail = {name: {seed: results[(name, seed)].summary["long_tail"]["knn10_mean_class"] for seed in seed_values}
-        for name in names}
-comparisons = [over_seeds.paired(tail["SimCLR"], tail[name]).sentence(name, "SimCLR", "kNN@10 mean per class")
-                  for name in names if name != "SimCLR" and "SimCLR" in tail]
-if "DySTreSS" in tail and "Kukleva" in tail:
-    comparisons.append(over_seeds.paired(tail["Kukleva"], tail["DySTreSS"]).sentence(
-        "DySTreSS", "the Kukleva schedule", "kNN@10 mean per class"))
+comparisons = [results.sentence("SimCLR", name, "knn10_mean_class") for name in names
+               if name != "SimCLR" and "SimCLR" in names]
+if "DySTreSS" in names and "Kukleva" in names:
+    comparisons.append(results.sentence("Kukleva", "DySTreSS", "knn10_mean_class",
+                                        {"Kukleva": "the Kukleva schedule"}))
 if comparisons:
     display(Markdown(over_seeds.verdicts(comparisons)))
 
@@ -124,6 +110,11 @@ for k, name in enumerate(names):
     per_class = np.stack([results[(name, seed)].arrays["knn10_per_class"] for seed in seed_values])
     right.bar(classes + (k - (len(names) - 1) / 2) * width, per_class.mean(axis=0), width, label=name,
               yerr=per_class.std(axis=0, ddof=1) if len(seed_values) > 1 else None, capsize=2)
+classes_named = results[(names[0], seed_values[0])].summary.get("classes") or (
+    CIFAR10_CLASSES if base.dataset == "cifar10-lt" else None)  # bundles before they recorded the class names
+for ax in (left, right):
+    if classes_named:
+        ax.set_xticks(classes, classes_named, rotation=45, ha="right", fontsize=8)
 right.set(xlabel="class (head -> tail)", ylabel="kNN@10 accuracy (%)",
           title=f"Per-class accuracy, mean over {len(seed_values)} seed(s)")
 right.legend(fontsize=8)
@@ -167,3 +158,6 @@ for row in published.DYSTRESS_LONG_TAIL:
 #   against the Kukleva schedule, within seed noise at n = 3;
 # * the paper's comparison (DySTreSS above the Kukleva schedule on CIFAR-10-LT, 64.98 against 62.91) is after
 #   2,000 epochs of ResNet-18, a regime these runs do not approach; they neither confirm nor contradict it.
+
+# %% [markdown]
+# [← 06 · Temperature sweep](06_temperature_sweep.ipynb) | [the series](../README.md#the-notebooks) | [08 · Your dataset →](08_your_dataset.ipynb)

@@ -13,6 +13,9 @@
 # ---
 
 # %% [markdown]
+# [← 07 · Long-tailed data](07_long_tail.ipynb) | [the series](../README.md#the-notebooks) | [09 · Sentence embeddings →](09_sentence_embeddings.ipynb)
+
+# %% [markdown]
 # # 08 · Your dataset
 #
 # Point `data_dir` at a folder of images and the same pipeline runs on it: SimCLR and DySTreSS
@@ -33,30 +36,6 @@
 # ```bash
 # dystress run --only 08 -p data_dir=/path/to/images -p profile=small
 # ```
-#
-# **Parameters** (the cell tagged `parameters`; `dystress run -p name=value` or papermill's `-p`):
-# - `profile` (str, default `"smoke"`): smoke | small | paper: the training recipe (model, epochs, optimiser)
-# - `data_dir` (str, default `""`): your image folder (empty: the digits written out as a demonstration folder)
-# - `unlabelled` (bool, default `False`): demonstration folder only: write it without class folders
-# - `image_size` (int, default `32`): images are resized to image_size x image_size
-# - `test_fraction` (float, default `0.2`): held-out share of a folder without train/ and test/
-# - `normalization` (str, default `"data"`): data: your training images' channel mean and std | cifar: CIFAR-10's
-# - `model` (str, default `""`): empty: the profile's (smoke, small: small_cnn; paper: resnet18) | resnet18 |
-#   small_cnn | cnn4
-# - `epochs` (int, default `0`): 0: the profile's number of epochs
-# - `batch_size` (int, default `0`): 0: the profile's batch size
-# - `lr` (float, default `0.0`): 0: the profile's peak learning rate
-# - `crop_min_scale` (float, default `0.0`): 0: the profile's smallest crop area fraction
-# - `methods` (list[str], default `["SimCLR", "DySTreSS"]`): methods compared (names of notebook 04)
-# - `temperature` (float, default `0.2`): SimCLR's constant temperature
-# - `tau_min` (float, default `0.07`): DySTreSS lower temperature
-# - `tau_max` (float, default `0.2`): DySTreSS upper temperature
-# - `tau_profile` (str, default `"cosine"`): DySTreSS profile: cosine | shifted_cosine | linear | exponential
-# - `tau_shift` (float, default `-0.4`): shifted_cosine only: offset (DySTreSS*: -0.4)
-# - `tau_scale` (float, default `0.7`): shifted_cosine only: scale (DySTreSS*: 0.7)
-# - `detach_tau` (bool, default `True`): DySTreSS: tau(s) from detached similarities (the official code)
-# - `seed` (int, default `0`): seed of the split and the runs
-# - `force` (bool, default `False`): retrain even when a stored result exists
 
 # %% tags=["parameters"]
 profile: str = "smoke"  # smoke | small | paper: the training recipe (model, epochs, optimiser)
@@ -65,35 +44,36 @@ unlabelled: bool = False  # demonstration folder only: write it without class fo
 image_size: int = 32  # images are resized to image_size x image_size
 test_fraction: float = 0.2  # held-out share of a folder without train/ and test/
 normalization: str = "data"  # data: your training images' channel mean and std | cifar: CIFAR-10's
-model: str = ""  # empty: the profile's (smoke, small: small_cnn; paper: resnet18) | resnet18 | small_cnn | cnn4
+model: str = ""  # empty: the profile's | resnet18 | small_cnn | cnn4
 epochs: int = 0  # 0: the profile's number of epochs
 batch_size: int = 0  # 0: the profile's batch size
 lr: float = 0.0  # 0: the profile's peak learning rate
 crop_min_scale: float = 0.0  # 0: the profile's smallest crop area fraction
-methods: list[str] = ["SimCLR", "DySTreSS"]  # methods compared (names of notebook 04)
+methods: list[str] = ["SimCLR", "DySTreSS"]  # methods compared (registered names, as in notebook 04)
 temperature: float = 0.2  # SimCLR's constant temperature
 tau_min: float = 0.07  # DySTreSS lower temperature
 tau_max: float = 0.2  # DySTreSS upper temperature
-tau_profile: str = "cosine"  # DySTreSS profile: cosine | shifted_cosine | linear | exponential
+tau_shape: str = "cosine"  # shape of DySTreSS's tau(s): cosine | shifted_cosine | linear | exponential
 tau_shift: float = -0.4  # shifted_cosine only: offset (DySTreSS*: -0.4)
 tau_scale: float = 0.7  # shifted_cosine only: scale (DySTreSS*: 0.7)
 detach_tau: bool = True  # DySTreSS: tau(s) from detached similarities (the official code)
 seed: int = 0  # seed of the split and the runs
 force: bool = False  # retrain even when a stored result exists
+tau_profile: str = ""  # renamed tau_shape; this name is read for one more release
 
-# %%
+# %% tags=["hide-input"] jupyter={"source_hidden": true}
 from dystress.pipeline.parameters import check_parameters
 
 params = check_parameters(globals())
 
-# %%
 import matplotlib.pyplot as plt
 import torch
 
 from dystress.engine import data
-from dystress.engine.train import normalization_statistics
-from dystress.pipeline import recipes, runs
+from dystress.engine.config import normalization_statistics
+from dystress.pipeline import studies
 from dystress.pipeline.figures import savefig, use_style
+from dystress.pipeline.recipes import Settings
 
 use_style()
 NOTEBOOK = "08_your_dataset"
@@ -124,22 +104,26 @@ savefig(fig, NOTEBOOK, "samples")
 # %%
 overrides = {k: v for k, v in dict(model=model, batch_size=batch_size, lr=lr, crop_min_scale=crop_min_scale).items()
              if v}  # the profile's value where not set
-configs = recipes.method_configs(profile, methods, temperature, tau_min, tau_max, dataset="folder", data_dir=folder,
-                                 epochs=epochs, seed=seed, image_size=image_size, test_fraction=test_fraction,
-                                 normalization=normalization, **overrides)
-shape = {"tau_profile": tau_profile, "detach_tau": detach_tau}
-if tau_profile == "shifted_cosine":
+study = studies.comparison(profile, methods, Settings(temperature, tau_min, tau_max), [seed], name=NOTEBOOK,
+                           dataset="folder", data_dir=folder, epochs=epochs, image_size=image_size,
+                           test_fraction=test_fraction, normalization=normalization, **overrides)
+if tau_profile:
+    print("the parameter `tau_profile` is now `tau_shape`; `tau_profile` goes in the next release")
+    tau_shape = tau_profile
+shape = {"tau_shape": tau_shape, "detach_tau": detach_tau}
+if tau_shape == "shifted_cosine":
     shape |= {"tau_shift": tau_shift, "tau_scale": tau_scale}
-if "DySTreSS" in configs:
-    configs["DySTreSS"] = configs["DySTreSS"].replace(**shape)
-base = next(iter(configs.values()))
+study = study.replace("DySTreSS", **shape)
+configs = {point.label: point.config for point in study.points}
+base = study.points[0].config
 mean, std = normalization_statistics(base, splits)
 print(f"{base.model}, {base.epochs} epochs, batch {base.batch_size}, lr {base.lr}, crops >= {base.crop_min_scale}; "
       f"normalised with {base.normalization} statistics: mean {tuple(round(m, 4) for m in mean)}, "
       f"std {tuple(round(v, 4) for v in std)}")
 for name, config in configs.items():
     print(f"{name:<10} {config.loss_options.describe_temperature()}")
-results = {name: runs.compute_or_load(config, data=splits, force=force) for name, config in configs.items()}
+found = study.run(force=force, data=splits)
+results = {name: found[(name, seed)] for name in study.labels}
 if not labelled:
     print("This folder has no labels: kNN accuracy, the linear probe, tolerance and the class-conditional "
           "similarity histograms are skipped. What remains: uniformity, the alignment of two views, and the "
@@ -158,7 +142,7 @@ for key in keys:
     print(f"{label:<22}" + "".join(f"{sign * v:>12.3f}" for v in values))
 for name, result in results.items():
     print(f"{name}: EMD " + ", ".join(f"{k} {v:.3f}" for k, v in result.summary["emd"].items()))
-recipes.record_summary(NOTEBOOK, [recipes.summary_row(NOTEBOOK, n, r) for n, r in results.items()])
+found.record()
 
 # %%
 fig, axes = plt.subplots(2, len(results), figsize=(5.5 * len(results), 7.5), squeeze=False)
@@ -183,3 +167,6 @@ savefig(fig, NOTEBOOK, "analysis")
 # -uniformity and the alignment of two views always, each for one seed (`seed`). Run the notebook again
 # with other seeds before reading a difference between the two methods. The committed demonstration
 # (digits, the `smoke` recipe, one seed) shows that the pipeline runs; it does not rank the methods.
+
+# %% [markdown]
+# [← 07 · Long-tailed data](07_long_tail.ipynb) | [the series](../README.md#the-notebooks) | [09 · Sentence embeddings →](09_sentence_embeddings.ipynb)

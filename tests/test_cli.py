@@ -3,7 +3,9 @@ import os
 import subprocess
 import sys
 
+import nbformat
 import pytest
+from nbformat.v4 import new_notebook
 
 from dystress import cli
 
@@ -68,8 +70,11 @@ def test_a_bad_parameter_value_is_refused_before_any_kernel_starts(assignment, n
 
 
 def test_the_run_checks_each_notebook_against_its_own_parameters(tmp_path, capsys):
-    """scales is notebook 10's; a bad scale is refused there, and 04 (which does not declare it) is not asked."""
-    assert cli.main(["run", "--only", "04,10", "--out", str(tmp_path / "out"), "-p", "scales=[huge]"]) == 2
+    """profiles is notebook 10's; a bad profile is refused there, and 04 (which does not declare it) is not asked;
+    so is one under its former name, scales."""
+    assert cli.main(["run", "--only", "04,10", "--out", str(tmp_path / "out"), "-p", "profiles=[huge]"]) == 2
+    assert "10_verdict: notebook parameter 'profiles' must be one of smoke, small, paper" in capsys.readouterr().err
+    assert cli.main(["run", "--only", "10", "--out", str(tmp_path / "out"), "-p", "scales=[huge]"]) == 2
     assert "10_verdict: notebook parameter 'scales' must be one of smoke, small, paper" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
@@ -132,14 +137,15 @@ def test_a_new_loss_is_one_class_and_trains_through_the_cli(registry, tmp_path, 
     import torch
 
     from dystress.mathematics.losses import InfoNCELoss, LossOptions
+    from dystress.options import option
 
     class WeightedPositiveLoss(InfoNCELoss, name="toy_weighted"):
         """NT-Xent with a weight w on the positive's logit: loss_i = -w s_ip / tau + log sum_j exp(s_ij / tau)."""
 
         @dataclass(frozen=True)
         class Options(LossOptions):
-            toy_weight: float = 1.0  # weight of the positive's logit
-            toy_temperature: float = 0.3  # the constant temperature
+            toy_weight: float = option(1.0, "weight of the positive's logit")
+            toy_temperature: float = option(0.3, "the constant temperature")
 
         @classmethod
         def from_options(cls, options, num_samples, queue_size=0, gather_distributed=False):
@@ -202,9 +208,9 @@ def test_a_failed_rerun_leaves_no_earlier_notebook_or_summary_and_a_success_no_f
     from dystress.pipeline import execution
 
     out = tmp_path / "out"
-    (out / "summary").mkdir(parents=True)
+    out.mkdir()
     earlier = {"01_gradient_analysis.ipynb": "{}", "01_gradient_analysis.failed.ipynb": "{}", "summary.md": "old",
-               "summary.json": "{}", "summary/01_gradient_analysis.json": "[]", "02_temperature_functions.ipynb": "{}"}
+               "summary.json": "{}", "02_temperature_functions.ipynb": "{}"}
     for name, text in earlier.items():
         (out / name).write_text(text)
 
@@ -216,7 +222,7 @@ def test_a_failed_rerun_leaves_no_earlier_notebook_or_summary_and_a_success_no_f
     assert cli.main(["run", "--only", "01", "--out", str(out)]) == 1
     left = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and p.name != ".lock")
     assert left == ["01_gradient_analysis.failed.ipynb", "02_temperature_functions.ipynb"]  # 02 was not rerun
-    monkeypatch.setattr(execution, "execute", lambda source, output, *a, **k: output.write_text("{}"))
+    monkeypatch.setattr(execution, "execute", lambda source, output, *a, **k: nbformat.write(new_notebook(), output))
     assert cli.main(["run", "--only", "01", "--out", str(out)]) == 0
     assert not (out / "01_gradient_analysis.failed.ipynb").exists() and (out / "01_gradient_analysis.ipynb").exists()
 
@@ -316,3 +322,42 @@ def test_a_full_disk_while_evaluating_is_one_line_and_leaves_no_bundle(tmp_path,
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("dystress: error: No space left on device: ") and "free space on that disk" in line
     assert not (run / "bundle.json").exists() and not (run / "bundle.npz").exists()
+
+
+NEEDY_NOTEBOOK = '''# ---
+# jupyter:
+#   dystress:
+#     requires:
+#     - no_such_module_for_dystress
+#     extra: text
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 01 · Needs a module
+
+# %% tags=["parameters"]
+profile: str = "smoke"  # smoke | small | paper
+
+# %%
+raise RuntimeError("this cell must not run")
+'''
+
+
+def test_run_skips_a_notebook_whose_extra_is_missing_and_render_refuses_it(tmp_path, monkeypatch, capsys):
+    series = tmp_path / "series"
+    series.mkdir()
+    (series / "01_needs.py").write_text(NEEDY_NOTEBOOK)
+    monkeypatch.setenv("DYSTRESS_NOTEBOOKS", str(series))
+    out = tmp_path / "out"
+    assert cli.main(["run", "--only", "01", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "01_needs ... skipped: 01_needs needs no_such_module_for_dystress, which this environment lacks (pip " \
+           "install -e '.[text]')" in printed
+    assert not (out / "01_needs.ipynb").exists() and not (out / "summary.md").exists()
+    assert cli.main(["render", "--only", "01"]) == 2
+    assert "cannot render: 01_needs needs no_such_module_for_dystress" in capsys.readouterr().err
+    assert not (series / "01_needs.ipynb").exists()

@@ -11,9 +11,10 @@ from dystress.mathematics.losses import (
     ISogCLRLoss,
     MACLLoss,
     NTXentLoss,
+    SimpleLoss,
     make_loss,
 )
-from dystress.mathematics.temperature import TemperatureProfile
+from dystress.mathematics.temperature import TemperatureFunction
 
 from . import reference as ref
 
@@ -65,7 +66,7 @@ PROFILE_CASES = [
 @pytest.mark.parametrize("detach_tau", [True, False])
 def test_dystress_matches_naive_reference(n, d, case, detach_tau):
     name, lo, hi, shift, scale = case
-    loss_fn = DySTreSSLoss(lo, hi, profile=name, shift=shift, scale=scale, detach_tau=detach_tau)
+    loss_fn = DySTreSSLoss(lo, hi, tau_shape=name, tau_shift=shift, tau_scale=scale, detach_tau=detach_tau)
     compare(loss_fn, lambda a, b: ref.infonce_reference(a, b, tau_of(*case), detach_tau=detach_tau), n, d, seed=n)
 
 
@@ -108,10 +109,10 @@ def test_loss_is_symmetric_and_scale_invariant():
 
 @pytest.mark.parametrize("n,d", SHAPES)
 @pytest.mark.parametrize("weighted", [False, True])
-@pytest.mark.parametrize("temperature", [0.1, TemperatureProfile("cosine", 0.07, 0.2)], ids=["const", "cosine"])
+@pytest.mark.parametrize("temperature", [0.1, TemperatureFunction("cosine", 0.07, 0.2)], ids=["const", "cosine"])
 def test_dcl_matches_naive_reference(n, d, weighted, temperature):
     sigma = 0.5
-    profile = temperature if isinstance(temperature, TemperatureProfile) else TemperatureProfile("constant", 0.1, 0.1)
+    profile = temperature if isinstance(temperature, TemperatureFunction) else TemperatureFunction("constant", 0.1, 0.1)
 
     def reference(a, b):
         weights = None
@@ -140,6 +141,46 @@ def test_hard_loss_matches_naive_reference(n, d, selection):
             lambda a, b: ref.infonce_reference(a, b, tau_of("constant", 0.2, 0.2), keep_negatives=hardest), n, d)
 
 
+def simple_reference(z0, z1, weight):
+    """-s_ip + weight * mean of the anchor's negatives' similarities, as a loop over the 2N views."""
+    v, partner = ref.views(z0, z1)
+    m = len(v)
+    total = 0
+    for i in range(m):
+        negatives = [ref.dot(v[i], v[j]) for j in range(m) if j not in (i, partner[i])]
+        total = total - ref.dot(v[i], v[partner[i]]) + weight * sum(negatives) / len(negatives)
+    return total / m
+
+
+@pytest.mark.parametrize("n,d", SHAPES)
+@pytest.mark.parametrize("weight", [1.0, 0.3])
+def test_simple_loss_matches_naive_reference(n, d, weight):
+    compare(SimpleLoss(weight), lambda a, b: simple_reference(a, b, weight), n, d)
+
+
+def test_simple_loss_is_the_large_temperature_limit_of_ntxent():
+    """InfoNCE with M negatives -> log(M + 1) + M / ((M + 1) tau) * simple loss as tau -> infinity."""
+    z0, z1 = embeddings(5, 4, 3)
+    m = 2 * 5 - 2
+    simple = SimpleLoss()(z0, z1).item()
+    gaps = []
+    for tau in (1e2, 1e4):
+        rescaled = (NTXentLoss(tau)(z0, z1).item() - math.log(m + 1)) * (m + 1) * tau / m
+        gaps.append(abs(rescaled - simple))
+    assert gaps[1] < 1e-4 and gaps[1] < gaps[0] / 50  # the error falls as 1 / tau
+
+
+def test_hard_loss_with_a_queue_matches_naive_reference_over_steps():
+    """With a MoCo queue the hardest ceil(quantile * filled) keys of the queue are each anchor's negatives."""
+    tau, quantile = 0.3, 0.5
+
+    def anchor_loss(s_pos, sims):
+        kept = sorted(sims, key=lambda s: -s.item())[: math.ceil(quantile * len(sims))]
+        return torch.log(torch.exp(s_pos / tau) + sum(torch.exp(s / tau) for s in kept)) - s_pos / tau
+
+    check_queue_steps(HardContrastiveLoss(tau, quantile=quantile, queue_size=6), anchor_loss, q=6, seed=5)
+
+
 def test_hard_loss_with_all_negatives_is_ntxent():
     z0, z1 = embeddings(6, 3, 4)
     assert abs(HardContrastiveLoss(0.3, quantile=1.0)(z0, z1).item() - NTXentLoss(0.3)(z0, z1).item()) < 1e-13
@@ -155,6 +196,16 @@ def test_macl_matches_naive_reference(n, d, alpha, a0):
         return ref.infonce_reference(a, b, lambda s: tau + 0 * s, anchor_weights=weight)
 
     compare(MACLLoss(0.1, alpha=alpha, a0=a0), reference, n, d)
+
+
+def test_macl_temperature_is_floored_at_a_hundredth_of_tau_0():
+    """With SimCSE's setting (alpha 2, a0 0.8) tau_A = tau_0 (1 + 2 (A - 0.8)) would turn negative below A = 0.3;
+    it stops at tau_0 / 100, and above that it is the formula."""
+    loss_fn = MACLLoss(0.05, alpha=2.0, a0=0.8)
+    for alignment, expected in ((0.9, 0.05 * 1.2), (0.5, 0.05 * 0.4), (0.2, 0.0005), (-1.0, 0.0005)):
+        similarity = torch.full((2, 2), alignment, dtype=torch.float64)
+        tau = loss_fn.pair_temperature(similarity, torch.tensor([1, 0]))
+        assert torch.allclose(tau, torch.full((2, 1), expected, dtype=torch.float64))
 
 
 def test_isogclr_matches_naive_reference_over_several_steps():
@@ -187,32 +238,39 @@ def test_isogclr_eval_mode_leaves_state_untouched():
     assert not loss_fn.seen.any()
 
 
-def test_queue_loss_matches_naive_reference_over_steps():
-    tau_min, tau_max, q = 0.07, 0.2, 5
-    loss_fn = DySTreSSLoss(tau_min, tau_max, queue_size=q)
-    g = torch.Generator().manual_seed(2)
+def check_queue_steps(loss_fn, anchor_loss, q: int, seed: int, steps: int = 4) -> None:
+    """Four steps of ``loss_fn`` with a queue of ``q`` keys against a loop: anchor i of z0 has z1[i] as its
+    positive and the queue (the keys of earlier steps, at most q) as its negatives, loss = mean_i
+    anchor_loss(s_ip, [s_ik for the queued keys k]); value and gradients to TOL at every step."""
+    g = torch.Generator().manual_seed(seed)
     queue = []
-    for step in range(4):
+    for step in range(steps):
         z0 = torch.randn(3, 4, generator=g, dtype=torch.float64, requires_grad=True)
         z1 = torch.randn(3, 4, generator=g, dtype=torch.float64, requires_grad=True)
         value = loss_fn(z0, z1)
         grads = torch.autograd.grad(value, (z0, z1))
         a, b = z0.detach().clone().requires_grad_(), z1.detach().clone().requires_grad_()
         qa, kb = ref.normalise(a), ref.normalise(b)
-        total = 0
-        for i in range(3):
-            s_pos = ref.dot(qa[i], kb[i])
-            tau = lambda s: ref.tau_formula(s, "cosine", tau_min, tau_max)  # noqa: E731
-            terms = [torch.exp(s_pos / tau(s_pos.detach()))]
-            for key in queue:
-                s = ref.dot(qa[i], key)
-                terms.append(torch.exp(s / tau(s.detach())))
-            total = total + torch.log(sum(terms)) - s_pos / tau(s_pos.detach())
-        expected = total / 3
+        expected = sum(anchor_loss(ref.dot(qa[i], kb[i]), [ref.dot(qa[i], key) for key in queue])
+                       for i in range(3)) / 3
         expected_grads = torch.autograd.grad(expected, (a, b))
         assert abs(value.item() - expected.item()) < TOL
         assert all(torch.allclose(x, y, atol=TOL, rtol=0) for x, y in zip(grads, expected_grads))
         queue = (queue + [k.detach() for k in kb])[-q:]
+
+
+def test_queue_loss_matches_naive_reference_over_steps():
+    tau_min, tau_max, q = 0.07, 0.2, 5
+    loss_fn = DySTreSSLoss(tau_min, tau_max, queue_size=q)
+
+    def tau(s):
+        return ref.tau_formula(s, "cosine", tau_min, tau_max)
+
+    def anchor_loss(s_pos, sims):
+        terms = [torch.exp(s_pos / tau(s_pos.detach()))] + [torch.exp(s / tau(s.detach())) for s in sims]
+        return torch.log(sum(terms)) - s_pos / tau(s_pos.detach())
+
+    check_queue_steps(loss_fn, anchor_loss, q, seed=2)
     assert int(loss_fn.memory_bank.filled.sum()) == q
 
 
@@ -254,9 +312,9 @@ BAD = [
     (lambda: NTXentLoss(float("nan")), "temperature"),
     (lambda: DySTreSSLoss(0.3, 0.2), "tau_min must be <= tau_max"),
     (lambda: DySTreSSLoss(0.0, 0.2), "tau_min"),
-    (lambda: DySTreSSLoss(profile="cosinus"), "profile must be one of"),
-    (lambda: DySTreSSLoss(profile="shifted_cosine"), "shift and scale"),
-    (lambda: DySTreSSLoss(profile="shifted_cosine", shift=0.0, scale=0.0), "scale"),
+    (lambda: DySTreSSLoss(tau_shape="cosinus"), "shape must be one of"),
+    (lambda: DySTreSSLoss(tau_shape="shifted_cosine"), "shift and scale"),
+    (lambda: DySTreSSLoss(tau_shape="shifted_cosine", tau_shift=0.0, tau_scale=0.0), "scale"),
     (lambda: DySTreSSLoss(queue_size=-1), "queue_size"),
     (lambda: DySTreSSLoss(detach_tau="yes"), "detach_tau"),
     (lambda: DCLLoss(sigma=0), "sigma"),
@@ -264,8 +322,9 @@ BAD = [
     (lambda: HardContrastiveLoss(0.2, quantile=1.5), "quantile"),
     (lambda: HardContrastiveLoss(0.2, num_negatives=0), "num_negatives"),
     (lambda: MACLLoss(alpha=-0.1), "alpha"),
-    (lambda: MACLLoss(alpha=0.9, a0=0.5), "alpha"),
+    (lambda: MACLLoss(alpha=0.5, a0=1.5), "a0"),
     (lambda: ISogCLRLoss(num_samples=1), "num_samples"),
+    (lambda: SimpleLoss(weight=-1.0), "weight"),
     (lambda: ISogCLRLoss(num_samples=10, tau_init=2.0), "tau_init"),
     (lambda: make_loss("simclr"), "loss must be one of"),
 ]
@@ -314,6 +373,6 @@ def test_losses_share_one_core(monkeypatch):
     monkeypatch.setattr(losses, "info_nce", lambda *a, **k: calls.append(1) or original(*a, **k))
     z0, z1 = embeddings(4, 3, 0)
     for loss_fn in (NTXentLoss(), DySTreSSLoss(), DCLLoss(), HardContrastiveLoss(quantile=0.5), MACLLoss(),
-                    NTXentLoss(queue_size=3)):
+                    NTXentLoss(queue_size=3), HardContrastiveLoss(quantile=0.5, queue_size=3)):
         loss_fn(z0, z1)
-    assert len(calls) == 6
+    assert len(calls) == 7

@@ -14,7 +14,7 @@ import papermill
 import pytest
 
 from dystress import cli
-from dystress.pipeline import execution, published
+from dystress.pipeline import execution, published, summary
 
 from .conftest import write_images
 
@@ -47,11 +47,19 @@ def test_one_typed_parameters_cell_followed_by_the_check(source):
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=IDS)
-def test_the_first_markdown_cell_lists_every_parameter_with_its_default(source):
+def test_parameters_are_declared_once_and_their_help_restates_no_profile_choice(source):
+    """The parameters cell is the one place a notebook states its parameters (the book shows it as the page's
+    parameters box); a help comment that says "the profile's" leaves the value to ``PROFILES[...].choices`` and
+    neither restates it nor has a value of its own."""
     notebook = jupytext.read(source)
-    first = next(c for c in notebook.cells if c.cell_type == "markdown").source
-    for name, spec in papermill.inspect_notebook(execution.read_source(source)).items():
-        assert f"- `{name}` ({spec['inferred_type_name']}, default `{spec['default']}`)" in first, name
+    prose = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+    parameters = papermill.inspect_notebook(execution.read_source(source))
+    for name, spec in parameters.items():
+        assert f"- `{name}` (" not in prose, f"{name} is listed again in the prose"
+        assert not re.search(r"\b(smoke|small|paper)\s*(,|:)", spec["help"].replace("smoke | small | paper", "")), \
+            f"{name}'s help restates a profile's choice: {spec['help']}"
+        if "the profile's" in spec["help"]:
+            assert ast.literal_eval(spec["default"]) in ("", 0, 0.0, []), f"{name} defaults to the profile's"
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=IDS)
@@ -87,48 +95,55 @@ def test_main_job_runs_the_whole_series_from_scratch(private_folders, capsys):
     table = json.loads((out / "summary.json").read_text())
     rows = table["runs"]
     assert [m["run"] for m in table["methods"] if m["notebook"] == "04_pretraining"] == \
-        ["SimCLR", "DySTreSS", "MACL", "DCL", "Hard", "Kukleva"]
-    assert all(m["knn_top1"]["n"] == len(m["seeds"]) for m in table["methods"])
-    assert {r["notebook"] for r in rows} == {s.stem for s in SOURCES if "04" <= s.stem[:2] <= "08"}
+        ["SimCLR", "DySTreSS", "MACL", "DCL", "Hard", "Kukleva", "MoCo", "Hard-MoCo"]
+    images = [m for m in table["methods"] if m["notebook"] != "09_sentence_embeddings"]
+    assert all(m["knn_top1"]["n"] == len(m["seeds"]) for m in images)
+    assert {r["notebook"] for r in rows} == {s.stem for s in SOURCES if "04" <= s.stem[:2] <= "09"}
+    sentences = [r for r in rows if r["notebook"] == "09_sentence_embeddings"]
+    assert {r["run"] for r in sentences} == {"as shipped", "SimCSE", "DySTreSS*", "DySTreSS", "MACL"}
     assert all(r["source"] in ("computed", "runs") for r in rows)
     smoke_04 = [r for r in rows if r["notebook"] == "04_pretraining"]
-    assert [r["run"] for r in smoke_04] == ["SimCLR", "DySTreSS", "MACL", "DCL", "Hard", "Kukleva"]
+    assert [r["run"] for r in smoke_04] == ["SimCLR", "DySTreSS", "MACL", "DCL", "Hard", "Kukleva", "MoCo",
+                                            "Hard-MoCo"]
     assert all(r["knn_top1"] > 50 for r in smoke_04)  # digits, 5 epochs: far above chance (10 %)
     assert "| 04_pretraining | DySTreSS | 0 | digits |" in (out / "summary.md").read_text()
-    assert len(list((out / "06_children").glob("04_pretraining-*.ipynb"))) == 6  # 2 of 8 points shared with 04
+    assert not (out / "06_children").exists()  # no notebook runs another
     print(capsys.readouterr().out)
 
 
 def test_papermill_cli_sets_parameters_and_rejects_unknown_ones(private_folders):
     committed = SOURCES[3].with_suffix(".ipynb")
     assert committed.name == "04_pretraining.ipynb"
-    env = os.environ | {"DYSTRESS_SUMMARY_DIR": str(private_folders / "summary"), "TQDM_DISABLE": "1"}
+    env = os.environ | {"TQDM_DISABLE": "1"}
     base = [sys.executable, "-m", "papermill", str(committed), str(private_folders / "out.ipynb"), "-k", "python3",
             "--cwd", str(committed.parent), "-p", "profile", "smoke"]
     ok = subprocess.run(base + ["-p", "tau_max", "0.3", "-y", "methods: [DySTreSS]"], env=env, capture_output=True,
                         text=True)
     assert ok.returncode == 0, ok.stderr[-2000:]
-    (row,) = json.loads((private_folders / "summary" / "04_pretraining.json").read_text())
+    rows = summary.rows_of(private_folders / "out.ipynb")  # the rows the notebook recorded as its output
+    assert [r["run"] for r in rows] == ["DySTreSS", "MoCo", "Hard-MoCo"]  # the chosen method, then the queue's
+    row = rows[0]
     assert row["temperature"] == "cosine [0.07, 0.3]" and row["source"] == "computed"
     bad = subprocess.run(base + ["-p", "tau_maxx", "0.3"], env=env, capture_output=True, text=True)
     assert bad.returncode != 0 and "unknown notebook parameter 'tau_maxx'" in bad.stderr
 
 
 def test_pretraining_over_seeds_prints_the_spread_and_the_paired_difference(private_folders):
-    summary = private_folders / "summary"
     nb = execution.execute(SOURCES[3], private_folders / "04.ipynb",
                            {"profile": "smoke", "methods": ["SimCLR", "DySTreSS"], "seeds": [0, 1], "epochs": 1},
-                           figure_dir=private_folders / "figures", environment={"DYSTRESS_SUMMARY_DIR": str(summary)})
+                           figure_dir=private_folders / "figures")
     text = "".join(o.get("text", "") for c in code_cells(nb) for o in c.outputs)
     table = next(line for line in text.splitlines() if line.startswith("DySTreSS  2 "))
     assert table.count("±") == 6  # kNN, linear, -uniformity, tolerance, final loss, train s
-    markdown = "".join(o.get("data", {}).get("text/markdown", "") for c in code_cells(nb) for o in c.outputs)
+    markdown = "\n".join(o.get("data", {}).get("text/markdown", "") for c in code_cells(nb) for o in c.outputs)
     (verdict,) = [line for line in markdown.splitlines() if line.startswith("* DySTreSS ")]
     assert "SimCLR in kNN top-1: " in verdict and "95 % interval [" in verdict and verdict.endswith("(n = 2).")
-    rows = json.loads((summary / "04_pretraining.json").read_text())
+    rows = [r for r in summary.rows_of(private_folders / "04.ipynb") if r["run"] in ("SimCLR", "DySTreSS")]
     assert sorted((r["run"], r["seed"]) for r in rows) == [("DySTreSS", 0), ("DySTreSS", 1), ("SimCLR", 0),
                                                            ("SimCLR", 1)]
     assert len({r["final_loss"] for r in rows}) == 4  # four different runs (kNN on 359 images can tie)
+    queue = {r["run"] for r in summary.rows_of(private_folders / "04.ipynb")} - {"SimCLR", "DySTreSS"}
+    assert queue == {"MoCo", "Hard-MoCo"}  # the section on the hard loss with a queue records its runs too
 
 
 @pytest.mark.parametrize("labelled", [True, False], ids=["labelled", "unlabelled"])
@@ -152,7 +167,7 @@ def test_your_dataset_notebook_takes_the_recipe_the_losses_and_the_normalisation
                      bias=80 * k)
     parameters = {"data_dir": str(folder), "image_size": 24, "epochs": 1, "batch_size": 16, "lr": 0.05,
                   "crop_min_scale": 0.6, "model": "cnn4", "test_fraction": 0.25, "normalization": "data",
-                  "tau_profile": "shifted_cosine", "tau_shift": -0.3, "tau_scale": 0.8, "detach_tau": False}
+                  "tau_shape": "shifted_cosine", "tau_shift": -0.3, "tau_scale": 0.8, "detach_tau": False}
     nb = execution.execute(SOURCES[7], private_folders / "08.ipynb", parameters, figure_dir=private_folders / "figures")
     text = "".join(o.get("text", "") for c in code_cells(nb) for o in c.outputs)
     assert "(24, 24, 3)" in text and "cnn4, 1 epochs, batch 16, lr 0.05, crops >= 0.6" in text
@@ -237,3 +252,44 @@ def test_every_number_in_the_prose_is_printed_by_the_notebook_or_published(sourc
             if not re.search(rf"(?<![\d.]){re.escape(digits)}(?!\d)", allowed):
                 stale.append(match.group())
     assert not stale, f"{source.stem}: numbers in the prose that no output prints: {', '.join(stale)}"
+
+
+TOY_RECIPE = '''
+from dystress.pipeline.recipes import Recipe, register
+
+register(Recipe("Toy", "SimCLR at $\\\\tau = 0.5$", "a toy method of another package",
+                lambda base, settings: base.replace(loss="ntxent", temperature=0.5)))
+'''
+
+
+def test_a_method_another_package_registers_is_compared_and_summarised(private_folders):
+    """Adding a compared method is one registry entry: a package that registers "Toy" through the entry point
+    group dystress.recipes, and nothing else, gives notebook 04's method table, its runs and the run's summary
+    a Toy row."""
+    site = private_folders / "site"
+    (site / "toy_recipe-0.1.dist-info").mkdir(parents=True)
+    (site / "toy_recipe.py").write_text(TOY_RECIPE)
+    (site / "toy_recipe-0.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: toy-recipe\n"
+                                                               "Version: 0.1\n")
+    (site / "toy_recipe-0.1.dist-info" / "entry_points.txt").write_text("[dystress.recipes]\ntoy = toy_recipe\n")
+    out = private_folders / "out"
+    env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])),
+                        "TQDM_DISABLE": "1"}
+    done = subprocess.run([sys.executable, "-m", "dystress", "run", "--profile", "smoke", "--only", "04", "--out",
+                           str(out), "-p", "methods=[SimCLR, Toy]", "-p", "epochs=1"], env=env, capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    executed = nbformat.read(out / "04_pretraining.ipynb", as_version=4)
+    markdown = "\n".join(o.get("data", {}).get("text/markdown", "") for c in code_cells(executed) for o in c.outputs)
+    assert "| Toy | SimCLR at $\\tau = 0.5$ | a toy method of another package |" in markdown
+    assert any(line.startswith("* Toy against SimCLR") for line in markdown.splitlines())  # one seed: no verdict
+    assert [r["run"] for r in summary.rows_of(out / "04_pretraining.ipynb")] == ["SimCLR", "Toy", "MoCo", "Hard-MoCo"]
+    assert "| 04_pretraining | Toy | 0 | digits |" in (out / "summary.md").read_text()
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=IDS)
+def test_each_notebook_opens_and_closes_with_links_to_its_neighbours(source):
+    cells = [c for c in jupytext.read(source).cells if c.cell_type == "markdown"]
+    expected = execution.navigation(source)
+    assert cells[0].source == expected and cells[-1].source == expected
+    assert ("[← " in expected) == (source != SOURCES[0]) and (" →](" in expected) == (source != SOURCES[-1])

@@ -3,12 +3,13 @@ import pytest
 from dystress.pipeline.parameters import check_parameters
 
 
-def namespace(injected_source=None, **overrides):
-    ns = {"__annotations__": {"profile": str, "tau_max": float, "epochs": int, "taus": list[float]},
-          "profile": "smoke", "tau_max": 0.2, "epochs": 3, "taus": [0.1, 0.2],
-          "In": ["", "profile: str = 'smoke'\n..."]}
-    if injected_source:
-        ns["In"].append(injected_source)
+def namespace(**overrides):
+    """A notebook's globals when its check cell runs: IPython's own names, the declared parameters and what
+    papermill injected (``overrides``)."""
+    ns = {"__name__": "__main__", "__builtins__": {}, "_ih": [], "_i1": "", "In": [], "Out": {}, "exit": None,
+          "quit": None, "get_ipython": None, "check_parameters": check_parameters,
+          "__annotations__": {"profile": str, "tau_max": float, "epochs": int, "taus": list[float]},
+          "profile": "smoke", "tau_max": 0.2, "epochs": 3, "taus": [0.1, 0.2]}
     ns.update(overrides)
     return ns
 
@@ -18,12 +19,12 @@ def test_defaults_pass_and_are_returned():
 
 
 def test_injected_known_parameters_pass_and_int_is_a_float():
-    ns = namespace("# Parameters\ntau_max = 1\nprofile = \"small\"\n", tau_max=1, profile="small")
+    ns = namespace(tau_max=1, profile="small")
     assert check_parameters(ns)["tau_max"] == 1
 
 
 def test_unknown_injected_parameter_is_named():
-    ns = namespace("# Parameters\ntau_maxx = 0.3\n", tau_maxx=0.3)
+    ns = namespace(tau_maxx=0.3)
     with pytest.raises(ValueError, match="unknown notebook parameter 'tau_maxx'; this notebook declares: profile, "
                                          "tau_max, epochs, taus"):
         check_parameters(ns)

@@ -1,101 +1,61 @@
-"""The named methods of notebooks 04-08, their seeds and the sweep grid of notebook 06."""
+"""The registry of compared methods: each recipe is the loss its name says, and adding one is one entry."""
 
 import dataclasses
 
 import pytest
 
-from dystress.pipeline import recipes
+from dystress.engine.config import PROFILES
+from dystress.pipeline import recipes, studies
+from dystress.pipeline.recipes import Recipe, Settings
 
 
 def test_every_recipe_is_the_loss_its_name_says():
-    configs = recipes.method_configs("smoke", list(recipes.RECIPES), temperature=0.3, tau_min=0.05, tau_max=0.4)
-    assert list(configs) == list(recipes.RECIPES)
+    base = studies.base_config("smoke")
+    settings = Settings(temperature=0.3, tau_min=0.05, tau_max=0.4)
+    configs = {name: recipes.configure(base, name, settings) for name in recipes.RECIPES}
     options = {name: dataclasses.asdict(c.loss_options) for name, c in configs.items()}
-    assert [configs[n].loss for n in recipes.RECIPES] == ["ntxent", "dystress", "dystress", "macl", "dcl", "dcl",
-                                                          "hard", "ntxent", "isogclr"]
+    assert {name: c.loss for name, c in configs.items()} == {
+        "SimCLR": "ntxent", "DySTreSS": "dystress", "DySTreSS*": "dystress", "MACL": "macl", "DCL": "dcl",
+        "DCLW": "dcl", "Hard": "hard", "Kukleva": "ntxent", "iSogCLR": "isogclr", "SimCSE": "ntxent",
+        "DySTreSS-linear": "dystress",
+        "DySTreSS-exponential": "dystress", "DySTreSS-grad": "dystress", "Simple": "simple", "MoCo": "ntxent",
+        "Hard-MoCo": "hard"}
     assert options["SimCLR"]["temperature"] == 0.3 and options["SimCLR"]["tau_schedule"] == "none"
-    assert (options["DySTreSS"]["tau_profile"], options["DySTreSS"]["tau_min"], options["DySTreSS"]["tau_max"]) == \
+    assert (options["DySTreSS"]["tau_shape"], options["DySTreSS"]["tau_min"], options["DySTreSS"]["tau_max"]) == \
         ("cosine", 0.05, 0.4)
     star = options["DySTreSS*"]
-    assert (star["tau_profile"], star["tau_shift"], star["tau_scale"]) == ("shifted_cosine", -0.4, 0.7)
-    assert options["DCLW"]["dcl_weighted"] is True and options["DCL"]["dcl_weighted"] is False
+    assert (star["tau_shape"], star["tau_shift"], star["tau_scale"]) == ("shifted_cosine", -0.4, 0.7)
+    assert options["DCLW"]["weighted"] is True and options["DCL"]["weighted"] is False
     assert options["Kukleva"]["tau_schedule"] == "kukleva" and options["Kukleva"]["schedule_t_max"] == 0.5  # 5 / 10
-    assert len({c.run_hash() for c in configs.values()}) == len(configs)  # nine different runs
-    shared = {k: v for k, v in configs["SimCLR"].to_dict().items() if k not in ("loss", "loss_options")}
-    for config in configs.values():  # everything but the loss is the same recipe
-        assert {k: v for k, v in config.to_dict().items() if k not in ("loss", "loss_options")} == shared
+    assert options["DySTreSS-linear"]["tau_shape"] == "linear"
+    assert options["DySTreSS-exponential"]["tau_shape"] == "exponential"
+    assert options["DySTreSS-grad"]["detach_tau"] is False and options["DySTreSS"]["detach_tau"] is True
+    assert (configs["MoCo"].negatives, configs["MoCo"].queue_size) == ("queue", 4096) == \
+        (configs["Hard-MoCo"].negatives, configs["Hard-MoCo"].queue_size)
+    assert configs["SimCLR"].negatives == "batch"
+    assert configs["SimCSE"] == configs["SimCLR"]  # the same loss; SimCSE's views are two dropout masks of a sentence
+    assert len({c.run_hash() for c in configs.values()}) == len(configs) - 1  # every other recipe a different run
+    different = {"loss", "loss_options", "negatives", "queue_size"}
+    shared = {k: v for k, v in configs["SimCLR"].to_dict().items() if k not in different}
+    for config in configs.values():  # everything but the loss and its negatives is the same recipe
+        assert {k: v for k, v in config.to_dict().items() if k not in different} == shared
 
 
-def test_seed_lists():
-    assert recipes.seed_list("small") == [0, 1, 2] and recipes.seed_list("paper") == [0, 1, 2]
-    assert recipes.seed_list("smoke", choice="sweep_seeds") == [0] == recipes.seed_list("smoke", choice="grid_seeds")
-    assert recipes.seed_list("paper", choice="grid_seeds") == [0, 1, 2]
-    assert recipes.seed_list("small", choice="grid_seeds") == [0, 1, 2]
-    with pytest.raises(ValueError, match="choice must be one of seeds, sweep_seeds, grid_seeds"):
-        recipes.seed_list("small", choice="seed")
-    assert recipes.seed_list("smoke", [3, 1]) == [3, 1]
-    with pytest.raises(ValueError, match="seeds must be distinct"):
-        recipes.seed_list("smoke", [1, 1])
-    with pytest.raises(ValueError, match="seed must be an integer >= 0"):
-        recipes.seed_list("smoke", [-1])
-    with pytest.raises(ValueError, match=r"seeds must list at least one seed, got \[\]"):
-        recipes.check_seeds([])
-    assert recipes.check_seeds([2, 0]) == [2, 0]
+def test_a_registered_name_is_refused_and_unknown_methods_are_named():
+    with pytest.raises(ValueError, match="recipe 'SimCLR' is registered already"):
+        recipes.register(Recipe("SimCLR", "", "", lambda base, s: base))
+    with pytest.raises(ValueError, match="methods must be among SimCLR, DySTreSS.*; got Tiny"):
+        recipes.check_methods(["SimCLR", "Tiny"])
+    with pytest.raises(ValueError, match="method must be one of"):
+        recipes.configure(studies.base_config("smoke"), "Tiny")
 
 
-def test_sweep_points_repeat_the_grid_per_seed_and_their_parameters_compute_the_point():
-    points = recipes.sweep_points("smoke", [0.1, 0.5], [0.07, 0.3], [0.2], seeds=[0, 4], grid_seeds=[0, 4])
-    labels = [p["label"] for p in points]
-    # (0.3, 0.2) is not a range
-    assert labels == ["SimCLR-tau0.1", "SimCLR-tau0.5"] * 2 + ["DySTreSS-0.07-0.2"] * 2
-    assert [p["seed"] for p in points] == [0, 0, 4, 4, 0, 4]
-    for point in points:
-        parameters = dict(point["parameters"])
-        assert parameters.pop("seeds") == [point["seed"]] and parameters.pop("profile") == "smoke"
-        methods = parameters.pop("methods")
-        recomputed = recipes.method_configs("smoke", methods, **parameters, seed=point["seed"])[methods[0]]
-        assert recomputed == point["config"]
-    assert points[0]["config"].replace(seed=4) == points[2]["config"]
+def test_every_profile_compares_registered_methods():
+    for name, profile in PROFILES.items():
+        assert recipes.check_methods(list(profile.choices["methods"])), name
 
 
-def test_the_constant_temperatures_and_the_grid_of_the_sweep_take_their_own_seeds():
-    points = recipes.sweep_points("smoke", [0.2], [0.07], [0.2, 0.5], seeds=[0, 1, 2], grid_seeds=[5])
-    assert [(p["label"], p["seed"]) for p in points] == [("SimCLR-tau0.2", 0), ("SimCLR-tau0.2", 1),
-                                                          ("SimCLR-tau0.2", 2), ("DySTreSS-0.07-0.2", 5),
-                                                          ("DySTreSS-0.07-0.5", 5)]
-    default = recipes.sweep_points("paper", [0.2], [0.07], [0.2])
-    assert [p["seed"] for p in default] == [0, 1, 2, 0, 1, 2]  # the profile's sweep and grid seeds
-    with pytest.raises(ValueError, match="seeds must be distinct"):
-        recipes.sweep_points("smoke", [0.2], [0.07], [0.2], grid_seeds=[1, 1])
-
-
-def test_an_empty_tau_maxs_is_the_profiles_grid():
-    small = recipes.sweep_points("small", [], [0.07], [], grid_seeds=[0])
-    assert [p["label"] for p in small] == ["DySTreSS-0.07-0.2", "DySTreSS-0.07-0.5", "DySTreSS-0.07-1"]
-    assert [p["label"] for p in recipes.sweep_points("smoke", [], [0.07], [])] == ["DySTreSS-0.07-0.2"]
-    with pytest.raises(ValueError, match="profile must be one of"):
-        recipes.sweep_points("tiny", [0.2], [0.07], [])
-
-
-def test_shifted_points_are_dystress_star_with_the_pair_swept():
-    points = recipes.shifted_points("small", [[-0.4, 0.7], [0.0, 0.5]], seeds=[0, 2])
-    assert [(p["label"], p["seed"]) for p in points] == [("shift-0.4-scale0.7", 0), ("shift0-scale0.5", 0),
-                                                          ("shift-0.4-scale0.7", 2), ("shift0-scale0.5", 2)]
-    star = recipes.method_configs("small", ["DySTreSS*"], seed=0)["DySTreSS*"]
-    assert points[0]["config"] == star  # the same run as notebook 04's DySTreSS*
-    assert points[1]["config"] == star.replace(tau_shift=0.0, tau_scale=0.5)
-    assert points[3]["config"] == star.replace(seed=2, tau_shift=0.0, tau_scale=0.5)
-    default = recipes.shifted_points("small")
-    assert [(p["tau_shift"], p["tau_scale"]) for p in default] == [tuple(pair) for pair in recipes.SHIFTED_CROSS] * 3
-    assert [p["seed"] for p in default] == [0] * 6 + [1] * 6 + [2] * 6
-
-
-@pytest.mark.parametrize("pairs, message", [
-    ([[-0.4]], r"\[shift, scale\] pairs"), ([[-0.4, 0.0]], "scale must be a finite number > 0"),
-    ([[float("nan"), 0.7]], "shift must be a finite number"),
-])
-def test_shifted_points_reject_a_bad_pair(pairs, message):
-    with pytest.raises(ValueError, match=message):
-        recipes.shifted_points("smoke", pairs)
-    with pytest.raises(ValueError, match="profile must be one of"):
-        recipes.shifted_points("tiny", [[-0.4, 0.7]])
+def test_the_methods_table_has_a_row_per_method_in_order():
+    table = recipes.methods_table(["DySTreSS", "SimCLR"]).splitlines()
+    assert table[0] == "| method | change | what it does to the gradient |" and len(table) == 4
+    assert table[2].startswith("| DySTreSS | ") and table[3].startswith("| SimCLR | ")

@@ -1,18 +1,18 @@
 """What a run folder records stays true: fresh bundles, derived publishing, kept provenance, one writer."""
 
-import ast
 import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from dystress import cli
-from dystress.engine import run_folder
-from dystress.engine.config import resolve
+from dystress.engine import run_folder, sts
+from dystress.engine.config import SENTENCE_DATASETS, resolve
 from dystress.engine.train import train
 from dystress.pipeline import runs
 
@@ -240,30 +240,28 @@ def test_every_committed_result_is_found_from_its_own_config(monkeypatch):
         assert config.run_name() == folder.name
         found = runs.find_result(config)
         assert found is not None and found.source == "results" and found.folder == folder
-        assert found.summary["knn"]["top1"] == pytest.approx(found.history[-1]["knn_top1"])
+        if config.dataset in SENTENCE_DATASETS:  # STS-B dev after the last epoch; the tasks and their average
+            assert found.history[-1]["sts_dev"] is not None and set(found.summary["sts"]) == {*sts.TASKS, "avg"}
+            assert found.summary["sts"]["avg"] == pytest.approx(np.mean([found.summary["sts"][t] for t in sts.TASKS]))
+        else:
+            assert found.summary["knn"]["top1"] == pytest.approx(found.history[-1]["knn_top1"])
 
 
 def test_the_committed_small_notebooks_find_every_run_they_render(monkeypatch):
     """Notebooks 04-07 render the `small` profile from results/: each run their defaults ask for is committed
     (else re-executing them would train for hours)."""
-    import papermill
-
-    from dystress.pipeline import execution, recipes
+    from .test_studies import notebook_studies
 
     monkeypatch.delenv("DYSTRESS_RESULTS")
     monkeypatch.setenv("DYSTRESS_RUNS", "/nonexistent-runs")  # results/ alone
-    sweep = papermill.inspect_notebook(execution.read_source(ROOT / "notebooks" / "06_temperature_sweep.py"))
-    default = {name: ast.literal_eval(sweep[name]["default"]) for name in ("taus", "tau_mins", "tau_maxs", "shifted")}
-    shifted = default.pop("shifted")
-    configs = [p["config"] for p in recipes.sweep_points("small", **default)]
-    configs += [p["config"] for p in recipes.shifted_points("small", shifted)]
-    for seed in recipes.seed_list("small"):
-        configs += list(recipes.method_configs("small", seed=seed).values())
-        configs += list(recipes.long_tail_configs("small", seed=seed).values())
-    missing = [c.run_name() for c in configs if runs.find_result(c) is None]
+    found = {notebook: study for notebook, study in notebook_studies("small").items() if notebook != "10_verdict"}
+    configs = {p.config.run_name(): p.config for study in found.values() for p in study.points}
+    missing = [name for name, config in configs.items() if runs.find_result(config) is None]
     assert not missing, f"not in results/: {missing}"
-    # 06: SimCLR 5 tau x 3 seeds, DySTreSS 3 x 3 grid x 3 seeds, 6 shifted x 3 seeds; 04: 9 x 3; 07: 3 x 3
-    assert len(configs) == 15 + 27 + 18 + 27 + 9
+    # 06: SimCLR 5 tau x 3 seeds, DySTreSS 3 x 3 grid x 3 seeds, 6 shifted x 3 seeds (one of them 04's DySTreSS*),
+    # 4 ablations x 3 seeds; 04: 9 x 3 and the queue's 2 x 3; 07: 3 x 3
+    assert len(configs) == 15 + 27 + 18 + 12 + 27 + 6 + 9 - 3 - 6  # less what 06 shares with 04 (DySTreSS*, SimCLR,
+    # DySTreSS)
 
 
 def test_a_metrics_file_cut_short_behind_its_checkpoint_is_written_again_from_it(tmp_path, capsys):

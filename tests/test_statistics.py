@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from dystress.pipeline import seeds
+from dystress.pipeline import statistics as seeds
 
 
 def test_spread_is_the_mean_and_sample_std():
@@ -104,13 +104,19 @@ def test_the_text_table_prints_n_and_the_spread_of_each_number():
 def test_the_run_summary_gives_each_method_over_seeds_and_each_run(tmp_path):
     import json
 
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
     from dystress.pipeline import summary
 
     rows = [{"notebook": "04_pretraining", "run": "SimCLR", "seed": s, "knn_top1": v, "dataset": "digits"}
             for s, v in ((0, 1.0), (1, 2.0))]
-    (tmp_path / "in").mkdir()
-    (tmp_path / "in" / "04_pretraining.json").write_text(json.dumps(rows))
-    table = summary.write(tmp_path / "in", tmp_path)
+    recorded = new_output("display_data", data={summary.MIME: rows, "text/plain": "2 runs recorded"})
+    notebook = tmp_path / "04_pretraining.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell("print(1)"), new_code_cell("record()", outputs=[recorded])]),
+                   notebook)
+    assert summary.rows_of(notebook) == rows
+    table = summary.write([notebook], tmp_path)
     written = json.loads((tmp_path / "summary.json").read_text())
     assert written["runs"] == rows and written["methods"][0]["seeds"] == [0, 1]
     assert written["methods"][0]["knn_top1"]["n"] == 2

@@ -5,15 +5,15 @@ import torch
 
 from dystress.mathematics import theory
 from dystress.mathematics.losses import info_nce
-from dystress.mathematics.temperature import TemperatureProfile, constant
+from dystress.mathematics.temperature import TemperatureFunction, constant
 
 PROFILES = [
     constant(0.2),
-    TemperatureProfile("cosine", 0.07, 0.2),
-    TemperatureProfile("cosine", 0.1, 1.0),
-    TemperatureProfile("shifted_cosine", 0.07, 0.2, shift=-0.4, scale=0.7),
-    TemperatureProfile("linear", 0.05, 0.3),
-    TemperatureProfile("exponential", 0.05, 0.3),
+    TemperatureFunction("cosine", 0.07, 0.2),
+    TemperatureFunction("cosine", 0.1, 1.0),
+    TemperatureFunction("shifted_cosine", 0.07, 0.2, shift=-0.4, scale=0.7),
+    TemperatureFunction("linear", 0.05, 0.3),
+    TemperatureFunction("exponential", 0.05, 0.3),
 ]
 
 
@@ -63,7 +63,7 @@ def test_negative_gradients_sum_to_the_positive_one_for_constant_tau(tau):
 
 def test_dynamic_temperature_breaks_the_identity():
     s_pos, s_neg = random_similarities()
-    grad_p, grad_n = theory.gradients(s_pos, s_neg, TemperatureProfile("cosine", 0.07, 0.2))
+    grad_p, grad_n = theory.gradients(s_pos, s_neg, TemperatureFunction("cosine", 0.07, 0.2))
     assert (grad_n.sum(dim=1) + grad_p).abs().max() > 1e-2
 
 
@@ -103,14 +103,14 @@ def test_large_tau_limit_is_the_simple_loss():
 
 
 def test_logit_slope_is_the_derivative_of_the_effective_logit():
-    profile = TemperatureProfile("cosine", 0.07, 0.5)
+    profile = TemperatureFunction("cosine", 0.07, 0.5)
     s = torch.linspace(-0.95, 0.95, 40, dtype=torch.float64, requires_grad=True)
     (grad,) = torch.autograd.grad(theory.logits(s, profile).sum(), s)
     assert torch.allclose(theory.logit_slope(s.detach(), profile, detach_tau=False), grad, atol=1e-10)
 
 
-@pytest.mark.parametrize("profile", [TemperatureProfile("cosine", 0.07, 0.5), TemperatureProfile("cosine", 0.07, 0.2),
-                                     TemperatureProfile("shifted_cosine", 0.07, 0.2, shift=-0.4, scale=0.7),
+@pytest.mark.parametrize("profile", [TemperatureFunction("cosine", 0.07, 0.5), TemperatureFunction("cosine", 0.07, 0.2),
+                                     TemperatureFunction("shifted_cosine", 0.07, 0.2, shift=-0.4, scale=0.7),
                                      constant(0.2)], ids=lambda p: p.describe())
 def test_order_reversals_are_where_finite_differences_of_the_logit_fall(profile):
     s = torch.linspace(-1, 1, 20001, dtype=torch.float64)
@@ -129,7 +129,7 @@ def test_order_reversals_are_where_finite_differences_of_the_logit_fall(profile)
 
 def test_pull_and_push_are_the_autograd_gradients_and_balance_only_for_constant_tau():
     s_pos, s_neg = random_similarities(m=30, batch=4)
-    profile = TemperatureProfile("cosine", 0.07, 0.5)
+    profile = TemperatureFunction("cosine", 0.07, 0.5)
     for temperature, detach in ((0.2, True), (profile, True), (profile, False)):
         sp, sn = s_pos.clone().requires_grad_(True), s_neg.clone().requires_grad_(True)
         if detach and not isinstance(temperature, float):
@@ -152,7 +152,7 @@ def test_pull_and_push_are_the_autograd_gradients_and_balance_only_for_constant_
 
 def test_push_share_by_similarity_matches_a_loop_over_bins():
     s_pos, s_neg = random_similarities(m=40, batch=6, seed=3)
-    _, grad_neg = theory.gradients(s_pos, s_neg, TemperatureProfile("cosine", 0.07, 0.3))
+    _, grad_neg = theory.gradients(s_pos, s_neg, TemperatureFunction("cosine", 0.07, 0.3))
     edges = torch.tensor([-1.0, -0.2, 0.0, 0.3, 1.0], dtype=torch.float64)
     share = theory.push_share_by_similarity(s_neg, grad_neg, edges)
     s, g = s_neg.flatten().tolist(), grad_neg.flatten().tolist()

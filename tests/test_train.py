@@ -10,12 +10,15 @@ import time
 import pytest
 import torch
 
+from dystress.engine import config as config_module
+from dystress.engine import evaluate as evaluate_module
 from dystress.engine import train as train_module
 from dystress.engine.augment import normalize
 from dystress.engine.config import resolve
 from dystress.engine.data import load_dataset
+from dystress.engine.evaluate import load_model
 from dystress.engine.run_folder import TIMING_COLUMNS, read_history
-from dystress.engine.train import LARS, TrainingDiverged, learning_rate, load_model, train
+from dystress.engine.train import LARS, TrainingDiverged, learning_rate, train
 from dystress.mathematics.metrics import knn_accuracy
 
 
@@ -82,10 +85,10 @@ def test_the_monitor_measures_local_and_global_structure():
 
     model = build_model("small_cnn").eval()
     images = data.train.images
-    row = train_module.knn_monitor(model, images, data.train.labels, data.test.images, data.test.labels, config,
+    row = evaluate_module.knn_monitor(model, images, data.train.labels, data.test.images, data.test.labels, config,
                                    len(data.train.classes), autocast=False)
-    bank, _ = train_module.encode(model, images)
-    queries, embeddings = train_module.encode(model, data.test.images)
+    bank, _ = evaluate_module.encode(model, images)
+    queries, embeddings = evaluate_module.encode(model, data.test.images)
     nearest = (queries @ bank.T).argmax(dim=1)  # the class of the single most similar training feature
     expected = 100 * (data.train.labels[nearest] == data.test.labels).double().mean().item()
     assert row["knn1_top1"] == pytest.approx(expected, abs=1e-4)  # one test image is 0.28 points
@@ -153,14 +156,14 @@ def test_sigkill_then_the_same_command_resumes_to_the_same_result(tmp_path):
 
 CONFIGS = {
     "ntxent": dict(loss="ntxent"),
-    "dystress-shifted": dict(tau_profile="shifted_cosine", tau_shift=-0.4, tau_scale=0.7),
+    "dystress-shifted": dict(tau_shape="shifted_cosine", tau_shift=-0.4, tau_scale=0.7),
     "dystress-differentiated": dict(detach_tau=False),
-    "dcl-weighted-dynamic": dict(loss="dcl", dcl_weighted=True, dynamic_tau=True),
-    "hard": dict(loss="hard", hard_quantile=0.25),
+    "dcl-weighted-dynamic": dict(loss="dcl", weighted=True, dynamic_tau=True),
+    "hard": dict(loss="hard", quantile=0.25),
     "macl": dict(loss="macl"),
     "isogclr": dict(loss="isogclr"),
     "kukleva": dict(loss="ntxent", tau_schedule="kukleva", schedule_t_max=2),
-    "moco-dystress": dict(method="moco", queue_size=128),
+    "moco-dystress": dict(negatives="queue", queue_size=128),
     "lars": dict(optimizer="lars", lr=0.5),
 }
 
@@ -207,7 +210,7 @@ def test_the_kukleva_schedule_takes_the_fractional_epoch_of_every_step(tmp_path)
     (dict(dataset="folder"), "broken", "cannot read image"),
     (dict(tau_maxx=0.3), None, "unknown config key 'tau_maxx'"),
     (dict(epochs="3"), None, "config key 'epochs' must be of type int"),
-    (dict(method="moco", loss="dcl"), None, "method 'moco' supports"),
+    (dict(negatives="queue", loss="dcl"), None, "negatives 'queue' supports"),
 ])
 def test_bad_input_stops_before_any_file_is_written(overrides, data_dir, message, tmp_path):
     if data_dir:
@@ -292,7 +295,7 @@ def test_data_normalisation_trains_and_evaluates_with_the_training_images_statis
     from dystress.pipeline.runs import evaluate_run
 
     config = tiny(normalization="data", epochs=1)
-    data = train_module.load_data(config)
+    data = config_module.load_data(config)
     training = train_module.build(config, data, torch.device("cpu"))
     mean, std = channel_statistics(data.train.images)
     assert (training.augment.mean, training.augment.std) == (mean, std)
@@ -301,7 +304,7 @@ def test_data_normalisation_trains_and_evaluates_with_the_training_images_statis
     summary, _ = evaluate_run(tmp_path / "run", data=data, max_points=50)
     assert summary["normalization"] == {"statistics": "data", "mean": list(mean), "std": list(std)}
     model, _, _ = load_model(tmp_path / "run")
-    features, _ = train_module.encode(model, data.test.images, stats=(mean, std))
+    features, _ = evaluate_module.encode(model, data.test.images, stats=(mean, std))
     with torch.no_grad():
         expected = torch.nn.functional.normalize(model.backbone(normalize(data.test.images, mean, std)), dim=1)
     torch.testing.assert_close(features, expected, rtol=1e-5, atol=1e-5)

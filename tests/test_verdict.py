@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from dystress.pipeline import recipes, runs, verdict
-from dystress.pipeline import seeds as over_seeds
+from dystress.pipeline import recipes, runs, studies, verdict
+from dystress.pipeline import statistics as over_seeds
 
 
 def comparison(a: dict, b: dict, claim: tuple | None = (2.0, "paper"), method: str = "DySTreSS",
@@ -79,11 +79,11 @@ def test_bad_scales_are_refused_by_name():
 
 def test_the_committed_small_pair_is_found_and_paired_by_seed():
     """DySTreSS against SimCLR 0.2 at ``small`` on CIFAR-10, recomputed from the committed bundles."""
-    base = recipes.base_config("small")
+    base = studies.base_config("small")
     knn = {}
     for name in ("SimCLR", "DySTreSS"):
         for seed in verdict.SEARCHED_SEEDS:
-            folder = runs.results_root() / runs.run_name(recipes.method_config(base, name).replace(seed=seed))
+            folder = runs.results_root() / runs.run_name(recipes.configure(base, name).replace(seed=seed))
             if (folder / "bundle.json").exists():
                 knn.setdefault(name, {})[seed] = json.loads((folder / "bundle.json").read_text())["knn"]["top1"]
     if len(set(knn.get("SimCLR", {})) & set(knn.get("DySTreSS", {}))) < 2:
@@ -123,10 +123,10 @@ def test_update_readme_rewrites_only_its_block(tmp_path):
 def test_macl_is_labelled_with_its_effective_temperature_from_the_metrics():
     import csv
 
-    base = recipes.base_config("small")
+    base = studies.base_config("small")
     last = []
     for seed in verdict.SEARCHED_SEEDS:
-        folder = runs.results_root() / runs.run_name(recipes.method_config(base, "MACL").replace(seed=seed))
+        folder = runs.results_root() / runs.run_name(recipes.configure(base, "MACL").replace(seed=seed))
         if (folder / "metrics.csv").exists():
             last.append(float(list(csv.DictReader((folder / "metrics.csv").open()))[-1]["tau_pos_mean"]))
     if not last:

@@ -37,6 +37,7 @@ from dystress.atomic import replacing
 from dystress.paths import REPO_ROOT
 
 DATASETS = ("digits", "digits-lt", "cifar10", "cifar100", "cifar10-lt", "cifar100-lt", "folder")
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm")
 
 

@@ -19,14 +19,21 @@ most ``max_points`` test points): no model weights, well under 1 MB.
 from __future__ import annotations
 
 import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from dystress.engine import run_folder
 from dystress.engine.augment import CIFAR_MEAN, CIFAR_STD, SimCLRAugment, normalize
+from dystress.engine.config import TrainConfig
 from dystress.engine.data import DataSplits
+from dystress.engine.devices import select_device
+from dystress.engine.models import build_model
 from dystress.mathematics import metrics
 
 LINEAR_PROBE = {"optimizer": "adam", "lr": 1e-3, "weight_decay": 1e-6, "batch_size": 512, "epochs": 100}
@@ -149,6 +156,7 @@ def evaluation_bundle(model: nn.Module, data: DataSplits, knn_k: int = 200, knn_
     labelled = data.train.labels is not None and evaluated.labels is not None
     images = evaluated.images.to(device)
     summary: dict = {"split": "test" if data.test is not None else "train", "num_points": int(images.shape[0]),
+                     "classes": list(data.train.classes),
                      "skipped": []}
     if labelled and len(data.train.classes) < 2:
         labelled = False
@@ -218,3 +226,52 @@ def negatives_histogram(arrays: dict[str, np.ndarray]) -> np.ndarray:
 
 def _centres(edges: np.ndarray) -> np.ndarray:
     return 0.5 * (edges[1:] + edges[:-1])
+
+
+@dataclass
+class Monitor:
+    """The per-epoch evaluation of a training run: the training images as the kNN bank, the labelled test split;
+    calling it measures ``knn_monitor`` on the model as it is."""
+
+    train_labels: Tensor
+    test_images: Tensor
+    test_labels: Tensor
+    num_classes: int
+
+    def __call__(self, model: nn.Module, train_images: Tensor, config: TrainConfig, autocast: bool,
+                 stats: tuple[tuple[float, ...], tuple[float, ...]]) -> dict:
+        return knn_monitor(model, train_images, self.train_labels, self.test_images, self.test_labels, config,
+                           self.num_classes, autocast, stats=stats)
+
+
+def knn_monitor(model: nn.Module, images: Tensor, train_labels: Tensor, test_images: Tensor, test_labels: Tensor,
+                config: TrainConfig, num_classes: int, autocast: bool,
+                stats: tuple[tuple[float, ...], tuple[float, ...]] = (CIFAR_MEAN, CIFAR_STD)) -> dict:
+    """Weighted kNN of the test images against the training images on backbone features (no augmentation),
+    uniformity and tolerance of the test projections, measured as the evaluation bundle measures them; the
+    local and global structure of the features: 1-NN accuracy (the class of the single nearest training
+    feature) and the inter-class uniformity of the test projections' class centroids; and how long that took.
+    Images are normalised with ``stats``, the run's per-channel (mean, std)."""
+    t0 = time.perf_counter()
+    bank = encode(model, images, autocast=autocast, stats=stats)[0]
+    queries, embeddings = encode(model, test_images, autocast=autocast, stats=stats)
+    summary = knn_summary(bank, train_labels, queries, embeddings, test_labels, config.knn_k, config.knn_t,
+                          num_classes, config.seed)
+    nearest = metrics.knn_accuracy(bank, train_labels, queries, test_labels, k=1, t=config.knn_t,
+                                   num_classes=num_classes)["top1"]
+    return {"knn_top1": summary["knn"]["top1"], "knn_top5": summary["knn"]["top5"],
+            "uniformity": summary["uniformity"], "tolerance": summary["tolerance"], "knn1_top1": nearest,
+            "inter_class_uniformity": metrics.inter_class_uniformity(embeddings, test_labels),
+            "eval_seconds": time.perf_counter() - t0}
+
+
+def load_model(run_dir: str | Path, device: str | torch.device | None = "cpu") -> tuple[nn.Module, TrainConfig, int]:
+    """The trained model of a run folder (from its checkpoint, weights only), its configuration and the epoch
+    the checkpoint ends; ``device`` None: the device the configuration names."""
+    run_dir = Path(run_dir)
+    config = run_folder.read_config(run_dir)
+    state = run_folder.load_checkpoint(run_dir / run_folder.CHECKPOINT, config)
+    model = build_model(config.model, config.out_dim)
+    model.load_state_dict(state["model"])
+    epoch = int(state["history"][-1]["epoch"]) if state["history"] else 0
+    return model.to(select_device(config.device) if device is None else device).eval(), config, epoch

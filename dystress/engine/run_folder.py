@@ -45,7 +45,7 @@ import numpy as np
 import torch
 
 from dystress.atomic import LOCK, TEMPORARY_MARK, exclusive, remove_leftovers, replacing, write_text
-from dystress.engine.config import from_dict
+from dystress.engine.config import TrainConfig, from_dict
 from dystress.paths import REPO_ROOT
 
 CONFIG = "config.json"
@@ -59,7 +59,7 @@ RESULT_FILES = (CONFIG, METRICS, MANIFEST, BUNDLE_JSON, BUNDLE_NPZ)
 COLUMNS = ("epoch", "loss", "lr", "temperature", "tau_pos_mean", "tau_pos_min", "tau_pos_max", "tau_neg_mean",
            "tau_neg_min", "tau_neg_max", "tau_pos_q10", "tau_pos_q50", "tau_pos_q90", "tau_neg_q10", "tau_neg_q50",
            "tau_neg_q90", "knn_top1", "knn_top5", "uniformity", "tolerance", "knn1_top1", "inter_class_uniformity",
-           "train_seconds", "eval_seconds", "images_per_s")  # results written before a column existed lack it
+           "train_seconds", "eval_seconds", "images_per_s", "sts_dev")  # earlier results lack later columns
 TIMING_COLUMNS = ("train_seconds", "eval_seconds", "images_per_s")
 # options that change how a run executes, not what it computes: each segment records the values it ran with
 EXECUTION_FIELDS = ("device", "amp", "channels_last", "compile", "deterministic", "data_dir", "download")
@@ -197,7 +197,7 @@ def versions() -> dict[str, str]:
     import torch
     import torchvision
 
-    from dystress import __version__
+    from dystress.version import __version__
 
     return {"dystress": __version__, "python": platform.python_version(), "torch": torch.__version__,
             "torchvision": torchvision.__version__, "numpy": numpy.__version__, "scikit_learn": sklearn.__version__}
@@ -408,3 +408,18 @@ def publish(folder: str | Path, results: Path, replace: bool = False) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def load_checkpoint(path: Path, config: TrainConfig) -> dict:
+    """Read a checkpoint (weights only) and check that it belongs to ``config``."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise ValueError(f"checkpoint {path} is corrupt or unreadable ({type(error).__name__}: {error}); "
+                         f"delete it to start the run over") from error
+    if not isinstance(state, dict) or "config_hash" not in state:
+        raise ValueError(f"checkpoint {path} is not a dystress checkpoint; delete it to start the run over")
+    if state["config_hash"] != config.run_hash():
+        raise ValueError(f"checkpoint {path} belongs to another configuration ({state['config_hash']} != "
+                         f"{config.run_hash()}); use another run folder")
+    return state

@@ -35,13 +35,13 @@ from torch import Tensor, nn
 from dystress import checks
 from dystress.atomic import replacing, write_text
 from dystress.engine import run_folder
-from dystress.engine.augment import CIFAR_MEAN, CIFAR_STD, SimCLRAugment, channel_statistics
-from dystress.engine.config import TrainConfig
-from dystress.engine.data import DataSplits, load_dataset
-from dystress.engine.evaluate import encode, knn_summary
+from dystress.engine.augment import SimCLRAugment
+from dystress.engine.config import TrainConfig, load_data, normalization_statistics
+from dystress.engine.data import DataSplits
+from dystress.engine.devices import select_device
+from dystress.engine.evaluate import Monitor
 from dystress.engine.models import TwoViews, build_model
 from dystress.engine.run_folder import COLUMNS, history_csv
-from dystress.mathematics import metrics
 from dystress.mathematics.losses import LOSSES, ContrastiveLoss, ContrastiveOutput
 
 
@@ -49,12 +49,6 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
 
 
-def select_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was requested but CUDA is not available; use device 'cpu' or 'auto'")
-    return torch.device(name)
 
 
 def seed_everything(seed: int, deterministic: bool = False) -> None:
@@ -70,22 +64,9 @@ def seed_everything(seed: int, deterministic: bool = False) -> None:
 
 def build_loss(c: TrainConfig, num_samples: int, distributed: bool = False) -> ContrastiveLoss:
     """The loss named by ``c.loss``, built by its class from ``c.loss_options`` (a MoCo queue with method moco)."""
-    queue = c.queue_size if c.method == "moco" else 0
+    queue = c.queue_size if c.negatives == "queue" else 0
     return LOSSES[c.loss].from_options(c.loss_options, num_samples=num_samples, queue_size=queue,
                                        gather_distributed=distributed)
-
-
-def normalization_statistics(c: TrainConfig, data: DataSplits) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """The per-channel (mean, std) a run normalises its images with: CIFAR-10's, or its training images'."""
-    if c.normalization == "data":
-        return channel_statistics(data.train.images)
-    return CIFAR_MEAN, CIFAR_STD
-
-
-def load_data(c: TrainConfig) -> DataSplits:
-    """The dataset a configuration trains and is evaluated on."""
-    return load_dataset(c.dataset, c.data_dir, c.image_size, c.subset_per_class, c.subset_total, c.imbalance_ratio,
-                        c.test_fraction, c.download, c.seed, c.validation_per_class)
 
 
 def learning_rate(c: TrainConfig, epoch: int) -> float:
@@ -186,19 +167,6 @@ def momentum_update(key_model: nn.Module, model: nn.Module, momentum: float) -> 
     torch._foreach_lerp_(keys, queries, 1 - momentum)
 
 
-def load_checkpoint(path: Path, config: TrainConfig) -> dict:
-    """Read a checkpoint (weights only) and check that it belongs to ``config``."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise ValueError(f"checkpoint {path} is corrupt or unreadable ({type(error).__name__}: {error}); "
-                         f"delete it to start the run over") from error
-    if not isinstance(state, dict) or "config_hash" not in state:
-        raise ValueError(f"checkpoint {path} is not a dystress checkpoint; delete it to start the run over")
-    if state["config_hash"] != config.run_hash():
-        raise ValueError(f"checkpoint {path} belongs to another configuration ({state['config_hash']} != "
-                         f"{config.run_hash()}); use another run folder")
-    return state
 
 
 def _distributed_context(device_name: str) -> tuple[int, int, torch.device]:
@@ -231,7 +199,7 @@ class Training:
     order: torch.Generator  # draws each epoch's order of the training images
     augment: SimCLRAugment
     images: Tensor  # the training images on the device, uint8 (N, H, W, 3)
-    monitor: "Monitor | None"  # the labelled data of the per-epoch kNN; None for unlabelled data
+    monitor: Monitor | None  # the labelled data of the per-epoch kNN; None for unlabelled data
     history: list[dict]
 
     @property
@@ -242,20 +210,12 @@ class Training:
     def channels_last(self) -> bool:
         return self.device.type == "cuda" and self.config.channels_last
 
+    def evaluate(self) -> dict:
+        """The per-epoch kNN monitor on the model as it is (``evaluate.knn_monitor``)."""
+        return self.monitor(self.model, self.images, self.config, self.autocast,
+                            (self.augment.mean, self.augment.std))
 
-@dataclass
-class Monitor:
-    """The labelled data of the per-epoch evaluation: the training images as the kNN bank, the test split."""
 
-    train_labels: Tensor
-    test_images: Tensor
-    test_labels: Tensor
-    num_classes: int
-
-    def __call__(self, training: "Training") -> dict:
-        return knn_monitor(training.model, training.images, self.train_labels, self.test_images, self.test_labels,
-                           training.config, self.num_classes, training.autocast,
-                           stats=(training.augment.mean, training.augment.std))
 
 
 def build(config: TrainConfig, data: DataSplits, device: torch.device, rank: int = 0, world: int = 1) -> Training:
@@ -265,7 +225,7 @@ def build(config: TrainConfig, data: DataSplits, device: torch.device, rank: int
     model = build_model(config.model, config.out_dim).to(device)
     if device.type == "cuda" and config.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    key_model = copy.deepcopy(model).requires_grad_(False) if config.method == "moco" else None
+    key_model = copy.deepcopy(model).requires_grad_(False) if config.negatives == "queue" else None
     loss_fn = build_loss(config, len(data.train), distributed=world > 1).to(device)
     optimizer = build_optimizer(config, model)
     labelled = data.train.labels is not None and data.test is not None and data.test.labels is not None
@@ -428,7 +388,7 @@ def train(config: TrainConfig, run_dir: str | Path, data: DataSplits | None = No
     with run_folder.locked(run_dir) if rank == 0 else contextlib.nullcontext():
         run_folder.check_adoptable(run_dir, config)
         checkpoint_path = run_dir / run_folder.CHECKPOINT
-        state = load_checkpoint(checkpoint_path, config) if checkpoint_path.exists() else None
+        state = run_folder.load_checkpoint(checkpoint_path, config) if checkpoint_path.exists() else None
         training = build(config, data, device, rank, world)
         if state is not None:
             restore(training, state)
@@ -449,7 +409,7 @@ def _train_epochs(training: Training, run_dir: Path, stop_after: int | None, pro
         run_folder.invalidate_bundle(run_dir)
         segment = run_folder.new_segment(config, training.device, start_epoch, training.world)
     if training.monitor is not None and not history:
-        history.append(dict.fromkeys(COLUMNS) | {"epoch": 0} | training.monitor(training))  # the untrained model
+        history.append(dict.fromkeys(COLUMNS) | {"epoch": 0} | training.evaluate())  # the untrained model
     steps = len(training.images) // config.batch_size
     bar = _progress(total=(last - start_epoch) * steps, enabled=progress and writer)
     for epoch in range(start_epoch, last):
@@ -461,7 +421,7 @@ def _train_epochs(training: Training, run_dir: Path, stop_after: int | None, pro
                 if history and (run_dir / run_folder.CHECKPOINT).exists() else "no checkpoint was written"
             raise TrainingDiverged(f"{error}; {kept}. Lower the learning rate or raise the temperature.") from None
         if training.monitor is not None and ((epoch + 1) % config.eval_every == 0 or epoch + 1 == config.epochs):
-            row.update(training.monitor(training))
+            row.update(training.evaluate())
         history.append(row)
         bar.set_postfix(epoch=epoch + 1, loss=f"{row['loss']:.3f}",
                         knn=f"{row['knn_top1']:.1f}" if row["knn_top1"] is not None else "-")
@@ -470,39 +430,6 @@ def _train_epochs(training: Training, run_dir: Path, stop_after: int | None, pro
             run_folder.record_segment(run_dir, config, segment, epoch + 1, row["train_seconds"])
     bar.close()
     return history
-
-
-def knn_monitor(model: nn.Module, images: Tensor, train_labels: Tensor, test_images: Tensor, test_labels: Tensor,
-                config: TrainConfig, num_classes: int, autocast: bool,
-                stats: tuple[tuple[float, ...], tuple[float, ...]] = (CIFAR_MEAN, CIFAR_STD)) -> dict:
-    """Weighted kNN of the test images against the training images on backbone features (no augmentation),
-    uniformity and tolerance of the test projections, measured as the evaluation bundle measures them; the
-    local and global structure of the features: 1-NN accuracy (the class of the single nearest training
-    feature) and the inter-class uniformity of the test projections' class centroids; and how long that took.
-    Images are normalised with ``stats``, the run's per-channel (mean, std)."""
-    t0 = time.perf_counter()
-    bank = encode(model, images, autocast=autocast, stats=stats)[0]
-    queries, embeddings = encode(model, test_images, autocast=autocast, stats=stats)
-    summary = knn_summary(bank, train_labels, queries, embeddings, test_labels, config.knn_k, config.knn_t,
-                          num_classes, config.seed)
-    nearest = metrics.knn_accuracy(bank, train_labels, queries, test_labels, k=1, t=config.knn_t,
-                                   num_classes=num_classes)["top1"]
-    return {"knn_top1": summary["knn"]["top1"], "knn_top5": summary["knn"]["top5"],
-            "uniformity": summary["uniformity"], "tolerance": summary["tolerance"], "knn1_top1": nearest,
-            "inter_class_uniformity": metrics.inter_class_uniformity(embeddings, test_labels),
-            "eval_seconds": time.perf_counter() - t0}
-
-
-def load_model(run_dir: str | Path, device: str | torch.device | None = "cpu") -> tuple[nn.Module, TrainConfig, int]:
-    """The trained model of a run folder (from its checkpoint, weights only), its configuration and the epoch
-    the checkpoint ends; ``device`` None: the device the configuration names."""
-    run_dir = Path(run_dir)
-    config = run_folder.read_config(run_dir)
-    state = load_checkpoint(run_dir / run_folder.CHECKPOINT, config)
-    model = build_model(config.model, config.out_dim)
-    model.load_state_dict(state["model"])
-    epoch = int(state["history"][-1]["epoch"]) if state["history"] else 0
-    return model.to(select_device(config.device) if device is None else device).eval(), config, epoch
 
 
 def _progress(total: int, enabled: bool):

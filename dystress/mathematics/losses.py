@@ -44,18 +44,19 @@ from torch import Tensor, nn
 from dystress import checks
 from dystress.mathematics.memory_bank import MemoryBank
 from dystress.mathematics.temperature import (
-    SHAPES,
-    TemperatureProfile,
-    as_profile,
+    TemperatureFunction,
+    as_function,
     check_temperature_range,
     constant,
     kukleva_schedule,
 )
+from dystress.options import option
 
 __all__ = [
     "ContrastiveOutput",
     "info_nce",
     "LossOptions",
+    "option_types",
     "ContrastiveLoss",
     "InfoNCELoss",
     "NTXentLoss",
@@ -63,6 +64,7 @@ __all__ = [
     "DCLLoss",
     "HardContrastiveLoss",
     "MACLLoss",
+    "SimpleLoss",
     "ISogCLRLoss",
     "LOSSES",
     "make_loss",
@@ -195,10 +197,15 @@ class LossOptions:
     def __post_init__(self) -> None:
         self.check()
 
+    loss_class: ClassVar[type | None] = None  # the loss these options build (set when the loss is registered)
+
     def check(self) -> None:
-        """Raise ValueError naming the field that is wrong (called on construction)."""
+        """Raise ValueError naming the field that is wrong (called on construction): each field's type here, and
+        its value where it is validated once, by building the loss (its constructor's checks)."""
         for f in dataclasses.fields(self):
-            checks.matches(f.name, getattr(self, f.name), _field_types(type(self))[f.name])
+            checks.matches(f.name, getattr(self, f.name), option_types(type(self))[f.name])
+        if self.loss_class is not None:
+            self.loss_class.from_options(self, num_samples=2)
 
     def identity(self) -> dict:
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
@@ -207,10 +214,12 @@ class LossOptions:
         return "see the loss"
 
 
-def _field_types(cls: type) -> dict:
+def option_types(cls: type) -> dict:
+    """{field: annotation} of an options dataclass (its fields alone, not its class variables)."""
     import typing
 
-    return typing.get_type_hints(cls)
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
 
 
 def _plain(value: object) -> object:
@@ -219,36 +228,29 @@ def _plain(value: object) -> object:
 
 
 @dataclass(frozen=True)
-class ProfileOptions(LossOptions):
-    """The DySTreSS temperature profile tau(s) (``dystress.mathematics.temperature``)."""
+class FunctionOptions(LossOptions):
+    """DySTreSS's temperature function tau(s) (``dystress.mathematics.temperature``)."""
 
-    tau_min: float = 0.07  # DySTreSS lower temperature
-    tau_max: float = 0.2  # DySTreSS upper temperature
-    tau_profile: str = "cosine"  # DySTreSS profile: cosine | shifted_cosine | linear | exponential | constant
-    tau_shift: float | None = None  # shifted_cosine offset (DySTreSS*: -0.4)
-    tau_scale: float | None = None  # shifted_cosine scale (DySTreSS*: 0.7)
-    detach_tau: bool = True  # compute tau(s) from detached similarities (official code)
+    tau_min: float = option(0.07, "DySTreSS lower temperature")
+    tau_max: float = option(0.2, "DySTreSS upper temperature")
+    tau_shape: str = option("cosine", "shape of DySTreSS's tau(s): cosine | shifted_cosine | linear | exponential")
+    tau_shift: float | None = option(None, "shifted_cosine offset (DySTreSS*: -0.4)")
+    tau_scale: float | None = option(None, "shifted_cosine scale (DySTreSS*: 0.7)")
+    detach_tau: bool = option(True, "compute tau(s) from detached similarities (official code)")
 
-    def check(self) -> None:
-        super().check()
-        checks.one_of("tau_profile", self.tau_profile, SHAPES)
-        if self.tau_profile != "shifted_cosine" and (self.tau_shift is not None or self.tau_scale is not None):
-            raise ValueError("tau_shift and tau_scale apply only to tau_profile 'shifted_cosine'")
-        self.profile()
+    def function(self) -> TemperatureFunction:
+        return TemperatureFunction(self.tau_shape, self.tau_min, self.tau_max, self.tau_shift, self.tau_scale)
 
-    def profile(self) -> TemperatureProfile:
-        return TemperatureProfile(self.tau_profile, self.tau_min, self.tau_max, self.tau_shift, self.tau_scale)
-
-    def profile_identity(self) -> dict:
-        shape = {"profile": self.tau_profile, "tau_min": float(self.tau_min), "tau_max": float(self.tau_max),
+    def function_identity(self) -> dict:
+        shape = {"profile": self.tau_shape, "tau_min": float(self.tau_min), "tau_max": float(self.tau_max),
                  "detach_tau": self.detach_tau}
-        if self.tau_profile == "shifted_cosine":
+        if self.tau_shape == "shifted_cosine":
             shape |= {"tau_shift": float(self.tau_shift), "tau_scale": float(self.tau_scale)}
         return shape
 
-    def describe_profile(self) -> str:
-        shifted = f" shift {self.tau_shift:g} scale {self.tau_scale:g}" if self.tau_profile == "shifted_cosine" else ""
-        return f"{self.tau_profile} [{self.tau_min:g}, {self.tau_max:g}]{shifted}"
+    def describe_function(self) -> str:
+        shifted = f" shift {self.tau_shift:g} scale {self.tau_scale:g}" if self.tau_shape == "shifted_cosine" else ""
+        return f"{self.tau_shape} [{self.tau_min:g}, {self.tau_max:g}]{shifted}"
 
 
 @dataclass(frozen=True)
@@ -256,25 +258,24 @@ class ScheduleOptions(LossOptions):
     """A constant temperature, or Kukleva et al.'s schedule of it over training, evaluated at the fractional
     epoch of every optimiser step."""
 
-    temperature: float = 0.2  # constant temperature (ntxent, dcl, hard; MACL's tau_0)
-    tau_schedule: str = "none"  # none | kukleva: a temperature per optimiser step for ntxent / dcl / hard
-    schedule_tau_min: float = 0.1  # Kukleva schedule minimum
-    schedule_tau_max: float = 1.0  # Kukleva schedule maximum
-    schedule_t_max: float = 200.0  # Kukleva half period in epochs, fractional allowed
+    temperature: float = option(0.2, "constant temperature (ntxent, dcl, hard; MACL's tau_0)")
+    tau_schedule: str = option("none", "none | kukleva: a temperature per optimiser step for ntxent / dcl / hard")
+    schedule_tau_min: float = option(0.1, "Kukleva schedule minimum")
+    schedule_tau_max: float = option(1.0, "Kukleva schedule maximum")
+    schedule_t_max: float = option(200.0, "Kukleva half period in epochs, fractional allowed")
 
     def check(self) -> None:
         super().check()
-        checks.number("temperature", self.temperature, above=0)
         checks.one_of("tau_schedule", self.tau_schedule, ("none", "kukleva"))
         if self.tau_schedule != "none":
-            if self.uses_profile():
+            if self.uses_function():
                 raise ValueError("tau_schedule applies to a constant temperature, not with dynamic_tau")
             check_temperature_range(self.schedule_tau_min, self.schedule_tau_max,
                                     ("schedule_tau_min", "schedule_tau_max"))
             checks.number("schedule_t_max", self.schedule_t_max, above=0)
 
-    def uses_profile(self) -> bool:
-        """Whether the DySTreSS profile replaces the constant temperature (``DynamicOptions``)."""
+    def uses_function(self) -> bool:
+        """Whether DySTreSS's temperature function replaces the constant temperature (``DynamicOptions``)."""
         return False
 
     def schedule(self) -> Callable[[float], float] | None:
@@ -289,8 +290,8 @@ class ScheduleOptions(LossOptions):
             return {"schedule": {"name": "kukleva", "tau_min": float(self.schedule_tau_min),
                                  "tau_max": float(self.schedule_tau_max), "t_max": float(self.schedule_t_max),
                                  "evaluated": "per step"}}
-        if self.uses_profile():
-            return {"dynamic": self.profile_identity()}
+        if self.uses_function():
+            return {"dynamic": self.function_identity()}
         return {"temperature": float(self.temperature)}
 
     def identity(self) -> dict:
@@ -300,22 +301,22 @@ class ScheduleOptions(LossOptions):
         if self.tau_schedule == "kukleva":
             return (f"schedule [{self.schedule_tau_min:g}, {self.schedule_tau_max:g}] "
                     f"half period {self.schedule_t_max:g}")
-        if self.uses_profile():
-            return self.describe_profile()
+        if self.uses_function():
+            return self.describe_function()
         return f"{self.temperature:g}"
 
 
 @dataclass(frozen=True)
-class DynamicOptions(ScheduleOptions, ProfileOptions):
-    """A constant (or scheduled) temperature, or with ``dynamic_tau`` the DySTreSS profile instead."""
+class DynamicOptions(ScheduleOptions, FunctionOptions):
+    """A constant (or scheduled) temperature, or with ``dynamic_tau`` DySTreSS's temperature function instead."""
 
-    dynamic_tau: bool = False  # dcl / hard: use the DySTreSS profile instead of the constant temperature
+    dynamic_tau: bool = option(False, "dcl / hard: DySTreSS's tau(s) instead of the constant temperature")
 
-    def uses_profile(self) -> bool:
+    def uses_function(self) -> bool:
         return self.dynamic_tau
 
-    def temperature_setting(self) -> float | TemperatureProfile:
-        return self.profile() if self.dynamic_tau else self.temperature
+    def temperature_setting(self) -> float | TemperatureFunction:
+        return self.function() if self.dynamic_tau else self.temperature
 
 
 class ContrastiveLoss(nn.Module):
@@ -337,6 +338,8 @@ class ContrastiveLoss(nn.Module):
                 raise ValueError(f"loss name {name!r} must be a new identifier; registered: {', '.join(LOSSES)}")
             cls.name = name
             LOSSES[name] = cls
+            if "Options" in cls.__dict__:
+                cls.Options.loss_class = cls
 
     @classmethod
     def from_options(cls, options: LossOptions, num_samples: int, queue_size: int = 0,
@@ -354,9 +357,10 @@ class ContrastiveLoss(nn.Module):
 
 class InfoNCELoss(ContrastiveLoss):
     """The machinery the InfoNCE family shares: normalisation, the in-batch or memory-bank candidate set,
-    per-pair temperatures from a profile (or a schedule over training), and the core ``info_nce``.
+    per-pair temperatures from a temperature function (or a schedule over training), and the core ``info_nce``.
 
-    Subclasses change one step: ``pair_temperature``, ``select_negatives``, ``positive_weight`` or ``finish``.
+    Subclasses change one step: ``pair_temperature``, ``select_negatives``, ``positive_weight``, ``core`` or
+    ``finish``.
     ``queue_size`` > 0 takes the negatives from a ``MemoryBank`` of past keys (MoCo); ``schedule`` maps the
     fractional epoch of a step to the constant temperature of that step (``set_progress``).
     """
@@ -365,7 +369,7 @@ class InfoNCELoss(ContrastiveLoss):
 
     def __init__(
         self,
-        temperature: float | TemperatureProfile,
+        temperature: float | TemperatureFunction,
         detach_tau: bool = True,
         queue_size: int = 0,
         gather_distributed: bool = False,
@@ -373,7 +377,7 @@ class InfoNCELoss(ContrastiveLoss):
         schedule: Callable[[float], float] | None = None,
     ) -> None:
         super().__init__()
-        self.profile = as_profile(temperature)
+        self.function = as_function(temperature)
         checks.flag("detach_tau", detach_tau)
         checks.flag("gather_distributed", gather_distributed)
         checks.flag("check_inputs", check_inputs)
@@ -388,10 +392,10 @@ class InfoNCELoss(ContrastiveLoss):
     def set_progress(self, epoch: float) -> None:
         if self.schedule is not None:
             self.scheduled_temperature = self.schedule(epoch)
-            self.profile = constant(self.scheduled_temperature)
+            self.function = constant(self.scheduled_temperature)
 
     def extra_repr(self) -> str:
-        parts = [self.profile.describe(), f"detach_tau={self.detach_tau}"]
+        parts = [self.function.describe(), f"detach_tau={self.detach_tau}"]
         if self.schedule is not None:
             parts.append("per-step schedule")
         if self.gather_distributed:
@@ -399,7 +403,7 @@ class InfoNCELoss(ContrastiveLoss):
         return ", ".join(parts)
 
     def pair_temperature(self, similarity: Tensor, positive_index: Tensor) -> Tensor:
-        return self.profile(similarity.detach() if self.detach_tau else similarity)
+        return self.function(similarity.detach() if self.detach_tau else similarity)
 
     def candidates(self, z0: Tensor, z1: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """Return (anchors (A, d), candidates (C, d), positive_index (A,), negative_mask (A, C))."""
@@ -433,12 +437,9 @@ class InfoNCELoss(ContrastiveLoss):
     def finish(self, per_anchor: Tensor) -> Tensor:
         return per_anchor.mean()
 
-    def forward(self, z0: Tensor, z1: Tensor, index: Tensor | None = None, return_details: bool = False):
-        anchors, candidates, positive_index, negative_mask = self.candidates(z0, z1)
-        similarity = anchors @ candidates.T
-        temperature = self.pair_temperature(similarity, positive_index)
-        negative_mask = self.select_negatives(similarity, negative_mask)
-        per_anchor = info_nce(
+    def core(self, similarity: Tensor, temperature: Tensor, positive_index: Tensor, negative_mask: Tensor) -> Tensor:
+        """The per-anchor losses (A,): ``info_nce`` with this loss's denominator and positive weights."""
+        return info_nce(
             similarity,
             temperature,
             positive_index,
@@ -446,6 +447,19 @@ class InfoNCELoss(ContrastiveLoss):
             include_positive=self.include_positive,
             positive_weight=self.positive_weight(similarity, positive_index),
         )
+
+    def negatives_per_anchor(self, negative_mask: Tensor) -> int:
+        """How many negatives each anchor has: 2N - 2 in the batch, or the filled slots of the queue."""
+        if self.queue_size:
+            return int(negative_mask[0].sum())
+        return negative_mask.shape[1] - 2
+
+    def forward(self, z0: Tensor, z1: Tensor, index: Tensor | None = None, return_details: bool = False):
+        anchors, candidates, positive_index, negative_mask = self.candidates(z0, z1)
+        similarity = anchors @ candidates.T
+        temperature = self.pair_temperature(similarity, positive_index)
+        negative_mask = self.select_negatives(similarity, negative_mask)
+        per_anchor = self.core(similarity, temperature, positive_index, negative_mask)
         loss = self.finish(per_anchor)
         if not return_details:
             return loss
@@ -463,12 +477,15 @@ class NTXentLoss(InfoNCELoss, name="ntxent"):
     loss in training mode. ``gather_distributed`` takes candidates from all ranks (gradient flows
     back through the gather); the loss is the mean over this rank's anchors.
 
-    Args: temperature (> 0, or a TemperatureProfile), queue_size, gather_distributed, check_inputs
+    Args: temperature (> 0, or a TemperatureFunction), queue_size, gather_distributed, check_inputs
     (validate shapes and finiteness; a host synchronisation, switch off inside compiled steps).
     Shapes: forward(z0 (N, d), z1 (N, d)) -> scalar.
     """
 
-    Options = ScheduleOptions
+    @dataclass(frozen=True)
+    class Options(ScheduleOptions):
+        pass
+
     supports_memory_bank = True
 
     def __init__(self, temperature: float = 0.2, queue_size: int = 0, gather_distributed: bool = False,
@@ -476,18 +493,18 @@ class NTXentLoss(InfoNCELoss, name="ntxent"):
         super().__init__(temperature, True, queue_size, gather_distributed, check_inputs, schedule)
 
     @classmethod
-    def from_options(cls, options: ScheduleOptions, num_samples: int, queue_size: int = 0,
+    def from_options(cls, options: Options, num_samples: int, queue_size: int = 0,
                      gather_distributed: bool = False) -> "NTXentLoss":
         return cls(options.temperature, queue_size, gather_distributed, check_inputs=False,
                    schedule=options.schedule())
 
 
 class DySTreSSLoss(InfoNCELoss, name="dystress"):
-    """DySTreSS (Manna et al.): InfoNCE with a per-pair temperature tau(s_ij) from a profile.
+    """DySTreSS (Manna et al.): InfoNCE with a per-pair temperature tau(s_ij) from a temperature function.
 
     Args:
         tau_min, tau_max: temperature range, 0 < tau_min <= tau_max (paper CIFAR: 0.07, 0.2).
-        profile: ``cosine`` (default), ``shifted_cosine`` (with shift, scale), ``linear``,
+        tau_shape: ``cosine`` (default), ``shifted_cosine`` (with tau_shift, tau_scale), ``linear``,
             ``exponential`` or ``constant``; see ``dystress.mathematics.temperature``.
         detach_tau: compute tau from detached similarities (default, as the official code).
         queue_size, gather_distributed, check_inputs: as in ``NTXentLoss``.
@@ -495,26 +512,26 @@ class DySTreSSLoss(InfoNCELoss, name="dystress"):
     With tau_min == tau_max this is ``NTXentLoss(tau_min)``.
     """
 
-    def __init__(self, tau_min: float = 0.07, tau_max: float = 0.2, profile: str = "cosine",
-                 shift: float | None = None, scale: float | None = None, detach_tau: bool = True,
+    def __init__(self, tau_min: float = 0.07, tau_max: float = 0.2, tau_shape: str = "cosine",
+                 tau_shift: float | None = None, tau_scale: float | None = None, detach_tau: bool = True,
                  queue_size: int = 0, gather_distributed: bool = False, check_inputs: bool = True) -> None:
-        super().__init__(TemperatureProfile(profile, tau_min, tau_max, shift, scale), detach_tau, queue_size,
-                         gather_distributed, check_inputs)
+        super().__init__(TemperatureFunction(tau_shape, tau_min, tau_max, tau_shift, tau_scale), detach_tau,
+                         queue_size, gather_distributed, check_inputs)
 
     @dataclass(frozen=True)
-    class Options(ProfileOptions):
+    class Options(FunctionOptions):
         def identity(self) -> dict:
-            return self.profile_identity()
+            return self.function_identity()
 
         def describe_temperature(self) -> str:
-            return self.describe_profile()
+            return self.describe_function()
 
     supports_memory_bank = True
 
     @classmethod
     def from_options(cls, options: Options, num_samples: int, queue_size: int = 0,
                      gather_distributed: bool = False) -> "DySTreSSLoss":
-        return cls(options.tau_min, options.tau_max, options.tau_profile, options.tau_shift, options.tau_scale,
+        return cls(options.tau_min, options.tau_max, options.tau_shape, options.tau_shift, options.tau_scale,
                    options.detach_tau, queue_size, gather_distributed, check_inputs=False)
 
 
@@ -525,13 +542,13 @@ class DCLLoss(InfoNCELoss, name="dcl"):
 
     ``weighted=True`` gives DCLW, w_i = 2 - exp(s_ip / sigma) / mean_k exp(s_kp(k) / sigma) over the
     anchors of the batch (from detached similarities, as in lightly's implementation). ``temperature``
-    may be a TemperatureProfile for the dynamic-temperature form, e.g.
-    ``DCLLoss(TemperatureProfile("cosine", 0.07, 0.2))``.
+    may be a TemperatureFunction for the dynamic-temperature form, e.g.
+    ``DCLLoss(TemperatureFunction("cosine", 0.07, 0.2))``.
     """
 
     include_positive = False
 
-    def __init__(self, temperature: float | TemperatureProfile = 0.1, weighted: bool = False, sigma: float = 0.5,
+    def __init__(self, temperature: float | TemperatureFunction = 0.1, weighted: bool = False, sigma: float = 0.5,
                  detach_tau: bool = True, gather_distributed: bool = False, check_inputs: bool = True,
                  schedule: Callable[[float], float] | None = None) -> None:
         super().__init__(temperature, detach_tau, 0, gather_distributed, check_inputs, schedule)
@@ -542,21 +559,17 @@ class DCLLoss(InfoNCELoss, name="dcl"):
 
     @dataclass(frozen=True)
     class Options(DynamicOptions):
-        dcl_weighted: bool = False  # DCLW weighting
-        dcl_sigma: float = 0.5  # DCLW sigma
-
-        def check(self) -> None:
-            super().check()
-            checks.number("dcl_sigma", self.dcl_sigma, above=0)
+        weighted: bool = option(False, "DCL: weight the positive as DCLW does")
+        sigma: float = option(0.5, "DCLW: the width sigma of the positive's weight")
 
         def identity(self) -> dict:
-            weights = {"weighted": True, "sigma": float(self.dcl_sigma)} if self.dcl_weighted else {"weighted": False}
+            weights = {"weighted": True, "sigma": float(self.sigma)} if self.weighted else {"weighted": False}
             return self.temperature_identity() | weights
 
     @classmethod
     def from_options(cls, options: Options, num_samples: int, queue_size: int = 0,
                      gather_distributed: bool = False) -> "DCLLoss":
-        return cls(options.temperature_setting(), options.dcl_weighted, options.dcl_sigma, options.detach_tau,
+        return cls(options.temperature_setting(), options.weighted, options.sigma, options.detach_tau,
                    gather_distributed, check_inputs=False, schedule=options.schedule())
 
     def positive_weight(self, similarity: Tensor, positive_index: Tensor) -> Tensor | None:
@@ -567,18 +580,22 @@ class DCLLoss(InfoNCELoss, name="dcl"):
 
 
 class HardContrastiveLoss(InfoNCELoss, name="hard"):
-    """Wang & Liu (2021) hard contrastive loss with in-batch negatives.
+    """Wang & Liu (2021) hard contrastive loss, with in-batch negatives or a MoCo queue as memory bank.
 
     Only the hardest negatives of each anchor enter its denominator: the ``num_negatives`` most similar
-    ones, or the top ``quantile`` fraction (ceil(quantile * (2N - 2)) of them; Wang & Liu use 4095 of
-    50,000 on CIFAR, quantile 0.0819). Give exactly one of the two. The positive stays in the
-    denominator. The selection uses detached similarities.
+    ones, or the top ``quantile`` fraction of the M negatives it has (ceil(quantile * M), M = 2N - 2 in
+    the batch or the filled slots of a queue of ``queue_size`` keys; Wang & Liu keep the nearest 4095 of a
+    memory bank of 50,000 on CIFAR, quantile 0.0819). Give exactly one of the two. The positive stays in
+    the denominator. The selection uses detached similarities.
     """
 
-    def __init__(self, temperature: float | TemperatureProfile = 0.2, num_negatives: int | None = None,
-                 quantile: float | None = None, detach_tau: bool = True, gather_distributed: bool = False,
-                 check_inputs: bool = True, schedule: Callable[[float], float] | None = None) -> None:
-        super().__init__(temperature, detach_tau, 0, gather_distributed, check_inputs, schedule)
+    supports_memory_bank = True
+
+    def __init__(self, temperature: float | TemperatureFunction = 0.2, num_negatives: int | None = None,
+                 quantile: float | None = None, detach_tau: bool = True, queue_size: int = 0,
+                 gather_distributed: bool = False, check_inputs: bool = True,
+                 schedule: Callable[[float], float] | None = None) -> None:
+        super().__init__(temperature, detach_tau, queue_size, gather_distributed, check_inputs, schedule)
         if (num_negatives is None) == (quantile is None):
             raise ValueError("give exactly one of num_negatives (an integer >= 1) or quantile (in (0, 1])")
         if num_negatives is not None:
@@ -590,23 +607,23 @@ class HardContrastiveLoss(InfoNCELoss, name="hard"):
 
     @dataclass(frozen=True)
     class Options(DynamicOptions):
-        hard_quantile: float = 0.0819  # hard loss: fraction of the hardest negatives kept
-
-        def check(self) -> None:
-            super().check()
-            checks.number("hard_quantile", self.hard_quantile, above=0, at_most=1)
+        quantile: float = option(0.0819, "hard loss: fraction of the hardest negatives kept")
 
         def identity(self) -> dict:
-            return self.temperature_identity() | {"quantile": float(self.hard_quantile)}
+            return self.temperature_identity() | {"quantile": float(self.quantile)}
 
     @classmethod
     def from_options(cls, options: Options, num_samples: int, queue_size: int = 0,
                      gather_distributed: bool = False) -> "HardContrastiveLoss":
-        return cls(options.temperature_setting(), quantile=options.hard_quantile, detach_tau=options.detach_tau,
-                   gather_distributed=gather_distributed, check_inputs=False, schedule=options.schedule())
+        return cls(options.temperature_setting(), quantile=options.quantile, detach_tau=options.detach_tau,
+                   queue_size=queue_size, gather_distributed=gather_distributed, check_inputs=False,
+                   schedule=options.schedule())
 
     def kept_negatives(self, available: int) -> int:
+        """How many of ``available`` negatives an anchor keeps (a queue still filling keeps all it has)."""
         if self.num_negatives is not None:
+            if self.queue_size:
+                return min(self.num_negatives, available)
             if self.num_negatives > available:
                 raise ValueError(f"num_negatives={self.num_negatives} exceeds the {available} negatives per anchor "
                                  f"of this batch; use at most {available} or a larger batch")
@@ -614,7 +631,9 @@ class HardContrastiveLoss(InfoNCELoss, name="hard"):
         return max(1, math.ceil(self.quantile * available - 1e-9))
 
     def select_negatives(self, similarity: Tensor, negative_mask: Tensor) -> Tensor:
-        available = negative_mask.shape[1] - 2
+        available = self.negatives_per_anchor(negative_mask)
+        if available == 0:  # an empty queue: the first step has no negatives to choose from
+            return negative_mask
         k = self.kept_negatives(available)
         scores = similarity.detach().masked_fill(~negative_mask, -math.inf)
         hardest = scores.topk(k, dim=1).indices
@@ -625,35 +644,34 @@ class MACLLoss(InfoNCELoss, name="macl"):
     """Model-aware contrastive loss (Huang et al., ICML 2023) on the in-batch SimCLR setting.
 
     The temperature follows the batch's alignment magnitude A = mean_i s_ip(i) (detached):
-        tau_A = temperature (1 + alpha (A - a0)),
+        tau_A = max(temperature (1 + alpha (A - a0)), temperature / 100),
     and each anchor's InfoNCE term is reweighted by V_i = 1 / (1 - P_ip) (detached), where
     P_ip = softmax probability of the positive: loss = mean_i V_i loss_i.
 
-    Requires temperature > 0, alpha >= 0, -1 <= a0 <= 1 and alpha (1 + a0) < 1 (so tau_A > 0 for all A).
+    Requires temperature > 0, alpha >= 0 and -1 <= a0 <= 1. The floor tau_0 / 100 keeps tau_A positive; it is
+    reached only where A < a0 - 0.99 / alpha: never for every A in [-1, 1] when alpha (1 + a0) < 0.99 (MACL's
+    image setting, alpha 0.5 and a0 0), and below A = 0.305 for its sentence setting (alpha 2, a0 0.8), far under
+    the alignment two dropout masks of one sentence have.
     """
 
     def __init__(self, temperature: float = 0.1, alpha: float = 0.5, a0: float = 0.0,
                  gather_distributed: bool = False, check_inputs: bool = True) -> None:
         super().__init__(temperature, True, 0, gather_distributed, check_inputs)
-        if self.profile.name != "constant":
-            raise ValueError("MACL's temperature is a positive number (its base temperature tau_0), not a profile")
+        if self.function.name != "constant":
+            raise ValueError("MACL's temperature is a positive number (its base temperature tau_0), not a function")
         check_macl(alpha, a0)
+        self.tau_0 = self.function.tau_max
         self.alpha = float(alpha)
         self.a0 = float(a0)
 
     @dataclass(frozen=True)
     class Options(LossOptions):
-        temperature: float = 0.2  # constant temperature (ntxent, dcl, hard; MACL's tau_0)
-        macl_alpha: float = 0.5  # MACL alpha
-        macl_a0: float = 0.0  # MACL A_0
-
-        def check(self) -> None:
-            super().check()
-            checks.number("temperature", self.temperature, above=0)
-            check_macl(self.macl_alpha, self.macl_a0, ("macl_alpha", "macl_a0"))
+        temperature: float = option(0.2, "constant temperature (ntxent, dcl, hard; MACL's tau_0)")
+        alpha: float = option(0.5, "MACL: how fast tau follows the alignment")
+        a0: float = option(0.0, "MACL: the alignment A_0 at which tau = tau_0")
 
         def identity(self) -> dict:
-            return {"temperature": float(self.temperature), "alpha": float(self.macl_alpha), "a0": float(self.macl_a0)}
+            return {"temperature": float(self.temperature), "alpha": float(self.alpha), "a0": float(self.a0)}
 
         def describe_temperature(self) -> str:
             return f"tau_0 {self.temperature:g}"
@@ -661,11 +679,12 @@ class MACLLoss(InfoNCELoss, name="macl"):
     @classmethod
     def from_options(cls, options: Options, num_samples: int, queue_size: int = 0,
                      gather_distributed: bool = False) -> "MACLLoss":
-        return cls(options.temperature, options.macl_alpha, options.macl_a0, gather_distributed, check_inputs=False)
+        return cls(options.temperature, options.alpha, options.a0, gather_distributed, check_inputs=False)
 
     def pair_temperature(self, similarity: Tensor, positive_index: Tensor) -> Tensor:
         alignment = similarity.detach().gather(1, positive_index[:, None]).mean()
-        return (self.profile.tau_max * (1 + self.alpha * (alignment - self.a0))).expand(similarity.shape[0], 1)
+        tau = (self.tau_0 * (1 + self.alpha * (alignment - self.a0))).clamp(min=self.tau_0 / 100)
+        return tau.expand(similarity.shape[0], 1)
 
     def finish(self, per_anchor: Tensor) -> Tensor:
         weight = 1 / -torch.expm1(-per_anchor.detach())
@@ -673,12 +692,55 @@ class MACLLoss(InfoNCELoss, name="macl"):
 
 
 def check_macl(alpha: float, a0: float, names: tuple[str, str] = ("alpha", "a0")) -> None:
-    """MACL's tau_A = tau_0 (1 + alpha (A - a0)) stays > 0 for every alignment A in [-1, 1]."""
+    """MACL's alpha >= 0 and its reference alignment -1 <= a0 <= 1."""
     checks.number(names[0], alpha, at_least=0)
     checks.number(names[1], a0, at_least=-1, at_most=1)
-    if alpha * (1 + a0) >= 1:
-        raise ValueError(f"need {names[0]} * (1 + {names[1]}) < 1 so that tau stays > 0; got {names[0]}={alpha}, "
-                         f"{names[1]}={a0}")
+
+
+class SimpleLoss(InfoNCELoss, name="simple"):
+    """Wang & Liu's (2021) simple contrastive loss, the limit of InfoNCE as tau -> infinity.
+
+        loss_i = -s_ip + lambda mean_{j in negatives(i)} s_ij
+
+    For tau -> infinity, InfoNCE with M negatives tends to log(M + 1) + M / ((M + 1) tau) times this loss
+    with lambda = 1: every negative is pushed equally, whatever its similarity, so the loss has no
+    hardness-aware property and no temperature (the temperature recorded for its pairs is 1). It shares the
+    candidate set of the other losses (in-batch, or a MoCo queue).
+
+    Args: weight (lambda >= 0, default 1), queue_size, gather_distributed, check_inputs as in ``NTXentLoss``.
+    Shapes: forward(z0 (N, d), z1 (N, d)) -> scalar.
+    """
+
+    supports_memory_bank = True
+
+    def __init__(self, weight: float = 1.0, queue_size: int = 0, gather_distributed: bool = False,
+                 check_inputs: bool = True) -> None:
+        super().__init__(1.0, True, queue_size, gather_distributed, check_inputs)
+        checks.number("weight", weight, at_least=0)
+        self.weight = float(weight)
+
+    @dataclass(frozen=True)
+    class Options(LossOptions):
+        weight: float = option(1.0, "simple loss: weight lambda of the mean negative similarity")
+
+        def identity(self) -> dict:
+            return {"weight": float(self.weight)}
+
+        def describe_temperature(self) -> str:
+            return "none (tau -> infinity)"
+
+    @classmethod
+    def from_options(cls, options: Options, num_samples: int, queue_size: int = 0,
+                     gather_distributed: bool = False) -> "SimpleLoss":
+        return cls(options.weight, queue_size, gather_distributed, check_inputs=False)
+
+    def extra_repr(self) -> str:
+        return f"weight={self.weight:g}"
+
+    def core(self, similarity: Tensor, temperature: Tensor, positive_index: Tensor, negative_mask: Tensor) -> Tensor:
+        positive = similarity.gather(1, positive_index[:, None]).squeeze(1)
+        negatives = torch.where(negative_mask, similarity, torch.zeros_like(similarity)).sum(dim=1)
+        return self.weight * negatives / negative_mask.sum(dim=1).clamp(min=1) - positive
 
 
 class ISogCLRLoss(ContrastiveLoss, name="isogclr"):
@@ -728,13 +790,13 @@ class ISogCLRLoss(ContrastiveLoss, name="isogclr"):
 
     @dataclass(frozen=True)
     class Options(LossOptions):
-        isogclr_tau_init: float = 0.1  # iSogCLR initial temperature
-        isogclr_tau_min: float = 0.05  # iSogCLR lowest temperature
-        isogclr_tau_max: float = 1.0  # iSogCLR highest temperature
-        isogclr_rho: float = 0.4  # iSogCLR DRO radius
-        isogclr_gamma: float = 0.8  # iSogCLR moving-average rate
-        isogclr_eta: float = 0.03  # iSogCLR temperature learning rate
-        isogclr_beta_u: float = 0.5  # iSogCLR temperature momentum
+        isogclr_tau_init: float = option(0.1, "iSogCLR initial temperature")
+        isogclr_tau_min: float = option(0.05, "iSogCLR lowest temperature")
+        isogclr_tau_max: float = option(1.0, "iSogCLR highest temperature")
+        isogclr_rho: float = option(0.4, "iSogCLR DRO radius")
+        isogclr_gamma: float = option(0.8, "iSogCLR moving-average rate")
+        isogclr_eta: float = option(0.03, "iSogCLR temperature learning rate")
+        isogclr_beta_u: float = option(0.5, "iSogCLR temperature momentum")
 
         def check(self) -> None:
             super().check()

@@ -1,6 +1,6 @@
 """Temperature as a function of cosine similarity, tau(s), and as a function of the epoch, tau(epoch).
 
-Profiles (applied elementwise to similarities s in [-1, 1]; Delta = tau_max - tau_min):
+Temperature functions, by shape (applied elementwise to similarities s in [-1, 1]; Delta = tau_max - tau_min):
 
     constant        tau(s) = tau_max                                  (tau_min is ignored; SimCLR)
     cosine          tau(s) = tau_min + 0.5 Delta (1 + cos(pi (1 + s)))  = tau_min + Delta sin^2(pi s / 2)
@@ -21,6 +21,7 @@ Schedules over training: ``kukleva_schedule`` (Kukleva et al. 2023),
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -39,15 +40,15 @@ def check_temperature_range(tau_min: float, tau_max: float, names: tuple[str, st
 
 
 @dataclass(frozen=True)
-class TemperatureProfile:
-    """A temperature profile tau(s); call it on a tensor of cosine similarities.
+class TemperatureFunction:
+    """A temperature function tau(s); call it on a tensor of cosine similarities.
 
     Args:
         name: one of ``SHAPES``.
         tau_min, tau_max: range of the temperature, 0 < tau_min <= tau_max. ``constant`` uses tau_max.
         shift, scale: only for ``shifted_cosine`` (offset ds and period scale k > 0).
 
-    ``profile(s)`` returns a tensor of s's shape and dtype; ``profile.derivative(s)`` returns dtau/ds
+    ``function(s)`` returns a tensor of s's shape and dtype; ``function.derivative(s)`` returns dtau/ds
     (used by the closed-form gradients in ``dystress.mathematics.theory``).
     """
 
@@ -58,16 +59,16 @@ class TemperatureProfile:
     scale: float | None = None
 
     def __post_init__(self) -> None:
-        checks.one_of("profile", self.name, SHAPES)
+        checks.one_of("shape", self.name, SHAPES)
         check_temperature_range(self.tau_min, self.tau_max)
         if self.name == "shifted_cosine":
             if self.shift is None or self.scale is None:
-                raise ValueError("profile 'shifted_cosine' needs both shift and scale "
+                raise ValueError("shape 'shifted_cosine' needs both shift and scale "
                                  "(DySTreSS*: shift=-0.4, scale=0.7)")
             checks.number("shift", self.shift)
             checks.number("scale", self.scale, above=0)
         elif self.shift is not None or self.scale is not None:
-            raise ValueError(f"shift and scale apply only to profile 'shifted_cosine', not {self.name!r}")
+            raise ValueError(f"shift and scale apply only to shape 'shifted_cosine', not {self.name!r}")
 
     @property
     def is_constant(self) -> bool:
@@ -103,8 +104,8 @@ class TemperatureProfile:
         return self(s) * math.log(ratio) * torch.sign(s)
 
     def cooled(self, s: torch.Tensor) -> torch.Tensor:
-        """Where the profile is in the lower half of its range, tau(s) <= (tau_min + tau_max) / 2 (bool, s's
-        shape); nowhere for a constant profile."""
+        """Where the function is in the lower half of its range, tau(s) <= (tau_min + tau_max) / 2 (bool, s's
+        shape); nowhere for a constant function."""
         if self.is_constant:
             return torch.zeros_like(s, dtype=torch.bool)
         return self(s) <= (self.tau_min + self.tau_max) / 2
@@ -116,17 +117,17 @@ class TemperatureProfile:
         return f"{self.name} tau in [{self.tau_min:g}, {self.tau_max:g}]{extra}"
 
 
-def constant(tau: float) -> TemperatureProfile:
+def constant(tau: float) -> TemperatureFunction:
     """tau(s) = tau for every pair (SimCLR's NT-Xent)."""
-    return TemperatureProfile("constant", tau, tau)
+    return TemperatureFunction("constant", tau, tau)
 
 
-def as_profile(temperature: float | TemperatureProfile) -> TemperatureProfile:
-    """Accept a number (a constant temperature) or a profile; validate it."""
-    if isinstance(temperature, TemperatureProfile):
+def as_function(temperature: float | TemperatureFunction) -> TemperatureFunction:
+    """Accept a number (a constant temperature) or a temperature function; validate it."""
+    if isinstance(temperature, TemperatureFunction):
         return temperature
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
-        raise ValueError(f"temperature must be a positive number or a TemperatureProfile, got {temperature!r}")
+        raise ValueError(f"temperature must be a positive number or a TemperatureFunction, got {temperature!r}")
     checks.number("temperature", temperature, above=0)
     return constant(float(temperature))
 
@@ -143,14 +144,14 @@ def kukleva_schedule(epoch: float, tau_min: float = 0.1, tau_max: float = 1.0, t
     return tau_min + 0.5 * (tau_max - tau_min) * (1 + math.cos(math.pi * epoch / t_max))
 
 
-def cooled_share(profile: TemperatureProfile, edges: torch.Tensor, counts: torch.Tensor) -> float:
-    """The share of pairs that ``profile`` cools, from a histogram of their similarities: the counts of the bins
+def cooled_share(function: TemperatureFunction, edges: torch.Tensor, counts: torch.Tensor) -> float:
+    """The share of pairs that ``function`` cools, from a histogram of their similarities: the counts of the bins
     whose centre c has tau(c) <= (tau_min + tau_max) / 2, over all counts.
 
-    ``edges`` (B + 1,) increasing, ``counts`` (B,) non-negative with a positive sum. A constant profile cools
-    nothing (0.0); ``TemperatureProfile.cooled`` says where a profile cools. For the cosine profile the cooled bins are those with |c| <= 1/2; for the shifted profile
-    those with c in [-shift - 3 scale / 2, -shift - scale / 2], and for a small scale also in
-    [-shift - 7 scale / 2, -shift - 5 scale / 2] (the profile's next period).
+    ``edges`` (B + 1,) increasing, ``counts`` (B,) non-negative with a positive sum. A constant function cools
+    nothing (0.0); ``TemperatureFunction.cooled`` says where a function cools. For the cosine function the cooled bins
+    are those with |c| <= 1/2; for the shifted function those with c in [-shift - 3 scale / 2, -shift - scale / 2],
+    and for a small scale also in [-shift - 7 scale / 2, -shift - 5 scale / 2] (the function's next period).
     """
     edges, counts = torch.as_tensor(edges, dtype=torch.float64), torch.as_tensor(counts, dtype=torch.float64)
     if edges.ndim != 1 or counts.ndim != 1 or edges.numel() != counts.numel() + 1:
@@ -160,17 +161,17 @@ def cooled_share(profile: TemperatureProfile, edges: torch.Tensor, counts: torch
         raise ValueError("edges must be increasing")
     if bool((counts < 0).any()) or not counts.sum() > 0:
         raise ValueError("counts must be non-negative with a positive sum")
-    cooled = profile.cooled((edges[1:] + edges[:-1]) / 2)
+    cooled = function.cooled((edges[1:] + edges[:-1]) / 2)
     return float(counts[cooled].sum() / counts.sum())
 
 
-def cooled_intervals(profile: TemperatureProfile, resolution: int = 2001) -> list[tuple[float, float]]:
-    """The intervals of s in [-1, 1] where ``profile`` is cooled (``TemperatureProfile.cooled``), as
+def cooled_intervals(function: TemperatureFunction, resolution: int = 2001) -> list[tuple[float, float]]:
+    """The intervals of s in [-1, 1] where ``function`` is cooled (``TemperatureFunction.cooled``), as
     [(start, end), ...] in increasing order, read on a grid of ``resolution`` points (accurate to its step,
-    2 / (resolution - 1)); [] for a constant profile."""
+    2 / (resolution - 1)); [] for a constant function."""
     checks.integer("resolution", resolution, minimum=3)
     s = torch.linspace(-1, 1, resolution, dtype=torch.float64)
-    cooled = profile.cooled(s).tolist()
+    cooled = function.cooled(s).tolist()
     intervals, start = [], None
     for i, inside in enumerate(cooled + [False]):
         if inside and start is None:
@@ -179,3 +180,11 @@ def cooled_intervals(profile: TemperatureProfile, resolution: int = 2001) -> lis
             intervals.append((float(s[start]), float(s[i - 1])))
             start = None
     return intervals
+
+
+def __getattr__(name: str):
+    if name == "TemperatureProfile":  # the name before temperature functions were told from run profiles
+        warnings.warn("TemperatureProfile is now TemperatureFunction; the old name goes in the next release",
+                      FutureWarning, stacklevel=2)
+        return TemperatureFunction
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

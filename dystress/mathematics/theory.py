@@ -28,28 +28,28 @@ import math
 import torch
 from torch import Tensor
 
-from dystress.mathematics.temperature import TemperatureProfile, as_profile
+from dystress.mathematics.temperature import TemperatureFunction, as_function
 
 
-def _temperatures(s: Tensor, temperature: float | TemperatureProfile) -> Tensor:
-    return as_profile(temperature)(s)
+def _temperatures(s: Tensor, temperature: float | TemperatureFunction) -> Tensor:
+    return as_function(temperature)(s)
 
 
-def logits(s: Tensor, temperature: float | TemperatureProfile) -> Tensor:
+def logits(s: Tensor, temperature: float | TemperatureFunction) -> Tensor:
     """Effective logit l(s) = s / tau(s)."""
     return s / _temperatures(s, temperature)
 
 
-def logit_slope(s: Tensor, temperature: float | TemperatureProfile, detach_tau: bool = True) -> Tensor:
+def logit_slope(s: Tensor, temperature: float | TemperatureFunction, detach_tau: bool = True) -> Tensor:
     """dl/ds: 1/tau(s) with tau detached; (tau - s tau') / tau^2 with the gradient through tau."""
-    profile = as_profile(temperature)
-    tau = profile(s)
+    function = as_function(temperature)
+    tau = function(s)
     if detach_tau:
         return 1 / tau
-    return (tau - s * profile.derivative(s)) / tau**2
+    return (tau - s * function.derivative(s)) / tau**2
 
 
-def order_reversals(temperature: float | TemperatureProfile, points: int = 20001) -> list[tuple[float, float]]:
+def order_reversals(temperature: float | TemperatureFunction, points: int = 20001) -> list[tuple[float, float]]:
     """The intervals of s in [-1, 1] on which the effective logit s / tau(s) decreases (a more similar pair
     gets a smaller logit), as (start, end) pairs, located on a grid of ``points`` similarities."""
     s = torch.linspace(-1, 1, points, dtype=torch.float64)
@@ -59,21 +59,21 @@ def order_reversals(temperature: float | TemperatureProfile, points: int = 20001
     return [(s[a].item(), s[b].item()) for a, b in zip(starts.tolist(), ends.tolist())]
 
 
-def anchor_loss(s_pos: Tensor, s_neg: Tensor, temperature: float | TemperatureProfile) -> Tensor:
+def anchor_loss(s_pos: Tensor, s_neg: Tensor, temperature: float | TemperatureFunction) -> Tensor:
     """L for one anchor per leading index: s_pos (...,), s_neg (..., M) -> (...,)."""
     l_pos = logits(s_pos, temperature)
     all_logits = torch.cat([l_pos[..., None], logits(s_neg, temperature)], dim=-1)
     return all_logits.logsumexp(dim=-1) - l_pos
 
 
-def probabilities(s_pos: Tensor, s_neg: Tensor, temperature: float | TemperatureProfile) -> tuple[Tensor, Tensor]:
+def probabilities(s_pos: Tensor, s_neg: Tensor, temperature: float | TemperatureFunction) -> tuple[Tensor, Tensor]:
     """Softmax probabilities (P_p (...,), P_j (..., M))."""
     all_logits = torch.cat([logits(s_pos, temperature)[..., None], logits(s_neg, temperature)], dim=-1)
     p = torch.softmax(all_logits, dim=-1)
     return p[..., 0], p[..., 1:]
 
 
-def gradients(s_pos: Tensor, s_neg: Tensor, temperature: float | TemperatureProfile,
+def gradients(s_pos: Tensor, s_neg: Tensor, temperature: float | TemperatureFunction,
               detach_tau: bool = True) -> tuple[Tensor, Tensor]:
     """Closed-form (dL/ds_p (...,), dL/ds_j (..., M))."""
     p_pos, p_neg = probabilities(s_pos, s_neg, temperature)
@@ -82,12 +82,12 @@ def gradients(s_pos: Tensor, s_neg: Tensor, temperature: float | TemperatureProf
     return grad_pos, grad_neg
 
 
-def relative_penalty(s_neg: Tensor, temperature: float | TemperatureProfile) -> Tensor:
+def relative_penalty(s_neg: Tensor, temperature: float | TemperatureFunction) -> Tensor:
     """r_j = exp(l_j) / sum_k exp(l_k) over the negatives (..., M); sums to 1."""
     return torch.softmax(logits(s_neg, temperature), dim=-1)
 
 
-def penalty_entropy(s_neg: Tensor, temperature: float | TemperatureProfile) -> Tensor:
+def penalty_entropy(s_neg: Tensor, temperature: float | TemperatureFunction) -> Tensor:
     """Entropy -sum_j r_j log r_j of the relative penalty (...,); at most log M (uniform push)."""
     log_r = torch.log_softmax(logits(s_neg, temperature), dim=-1)
     return -(log_r.exp() * log_r).sum(dim=-1)
@@ -104,7 +104,7 @@ def simple_limit(s_pos: Tensor, s_neg: Tensor, tau: float) -> Tensor:
     return -(n - 1) / (n * tau) * s_pos + s_neg.sum(dim=-1) / (n * tau) + math.log(n)
 
 
-def pull_and_push(s_pos: Tensor, s_neg: Tensor, temperature: float | TemperatureProfile,
+def pull_and_push(s_pos: Tensor, s_neg: Tensor, temperature: float | TemperatureFunction,
                   detach_tau: bool = True) -> tuple[Tensor, Tensor]:
     """The pull on the positive, -dL/ds_p, and the total push on the negatives, sum_j dL/ds_j (both (...,)).
 

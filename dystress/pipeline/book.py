@@ -34,6 +34,7 @@ import nbformat
 
 from dystress.atomic import write_text
 from dystress.paths import REPO_ROOT
+from dystress.pipeline.execution import title_of
 
 DEFAULT_OUT = REPO_ROOT / "out" / "book"
 NOTEBOOK_NAME = re.compile(r"^(\d\d)_[a-z0-9_]+\.ipynb$")
@@ -80,16 +81,6 @@ def check_images(notebook: nbformat.NotebookNode, path: Path) -> None:
                     except (binascii.Error, ValueError):
                         raise ValueError(f"{path.name}, cell {number}: its {mime} output does not decode; render "
                                          f"the notebook again (dystress render --only {path.name[:2]})") from None
-
-
-def title_of(notebook: nbformat.NotebookNode) -> str:
-    """The text of the notebook's first level-1 heading."""
-    for cell in notebook.cells:
-        if cell.cell_type == "markdown":
-            for line in cell.source.splitlines():
-                if line.startswith("# "):
-                    return line[2:].strip()
-    raise ValueError("the notebook has no level-1 heading to title its page")
 
 
 def parameters_of(path: Path) -> dict[str, dict]:
@@ -189,7 +180,12 @@ def stage(source: Path, readme: Path, notebook_paths: list[Path], benchmarks: Pa
         notebook = nbformat.read(path, as_version=4)
         check_images(notebook, path)
         pages.append(Page(path.name[:2], path.stem, title_of(notebook)))
-        notebook.cells.insert(1, nbformat.v4.new_markdown_cell(rerun_cell(path)))
+        titled = next(k for k, cell in enumerate(notebook.cells) if cell.cell_type == "markdown"
+                      and any(line.startswith("# ") for line in cell.source.splitlines()))
+        notebook.cells.insert(titled + 1, nbformat.v4.new_markdown_cell(rerun_cell(path)))
+        for cell in notebook.cells:  # the notebooks' links to the README's series point at the book's
+            if cell.cell_type == "markdown":
+                cell.source = cell.source.replace("(../README.md#the-notebooks)", "(index.md#the-series)")
         nbformat.write(notebook, source / path.name)
     reproduction = sections.get(REPRODUCTION_HEADING)
     if reproduction is None:

@@ -8,6 +8,7 @@ to it is the same notebook executed with its defaults and committed, so that it 
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import time
@@ -45,12 +46,54 @@ def list_notebooks(folder: Path | None = None, only: list[str] | None = None) ->
     return sources
 
 
+def title_of(notebook: nbformat.NotebookNode) -> str:
+    """The text of the notebook's first level-1 heading."""
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    raise ValueError("the notebook has no level-1 heading to title its page")
+
+
+def navigation(source: Path) -> str:
+    """The line of links at the top and the bottom of a notebook: the previous notebook of the series, the
+    series itself (the README's table) and the next one."""
+    series = list_notebooks(source.parent)
+    k = series.index(source)
+
+    def short(neighbour: Path) -> str:  # its title up to a colon: "04 · Pretraining"
+        return title_of(jupytext.read(neighbour)).split(":")[0].strip()
+
+    parts = []
+    if k > 0:
+        parts.append(f"[← {short(series[k - 1])}]({series[k - 1].stem}.ipynb)")
+    parts.append("[the series](../README.md#the-notebooks)")
+    if k + 1 < len(series):
+        parts.append(f"[{short(series[k + 1])} →]({series[k + 1].stem}.ipynb)")
+    return " | ".join(parts)
+
+
 def read_source(source: Path) -> nbformat.NotebookNode:
     """The notebook of a py:percent source, with deterministic cell ids."""
     nb = jupytext.read(source)
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"cell-{i:02d}"
     return nb
+
+
+def missing_requirements(source: Path) -> str | None:
+    """What a notebook needs that this environment lacks, said in one line (None when nothing is missing): the
+    modules its header lists under ``dystress.requires`` and the extra that installs them (``dystress.extra``)."""
+    import importlib.util
+
+    needs = jupytext.read(source).metadata.get("dystress", {})
+    missing = [name for name in needs.get("requires", []) if importlib.util.find_spec(name) is None]
+    if not missing:
+        return None
+    extra = needs.get("extra")
+    how = f"pip install -e '.[{extra}]'" if extra else f"install {', '.join(missing)}"
+    return f"{source.stem} needs {', '.join(missing)}, which this environment lacks ({how})"
 
 
 def _strip_run_metadata(nb: nbformat.NotebookNode) -> None:
@@ -87,7 +130,9 @@ def execute(source: Path, output: Path, parameters: dict | None = None, figure_d
             extra_arguments=["--IPKernelApp.log_level=CRITICAL"],  # a cell's error reaches us through papermill;
             # the kernel's own log would add a traceback for every interrupt
         )
-    except BaseException:
+    except BaseException as error:
+        if isinstance(error, KeyboardInterrupt):  # the kernel's pollers end with a DeadKernelError that asyncio
+            logging.getLogger("asyncio").setLevel(logging.CRITICAL)  # would log as a traceback once collected
         if tmp.exists():
             os.replace(tmp, output.with_name(f"{output.stem}.failed.ipynb"))
         raise

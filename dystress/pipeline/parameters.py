@@ -2,10 +2,13 @@
 
 A notebook declares its parameters in the cell tagged ``parameters`` as annotated assignments,
 ``tau_max: float = 0.2  # help``. papermill places the values it is given in a new cell right after
-it, starting with the comment ``# Parameters``, and would silently accept a misspelt name. The first
-cell after the parameters calls ``check_parameters(globals())``, which
+it, and would silently accept a misspelt name. Only markdown comes before the parameters cell, so when the
+first cell after it calls ``check_parameters(globals())`` the notebook's namespace holds the declared
+parameters, the names IPython keeps for itself, what that cell imported and nothing else but what papermill
+injected. It
 
-* rejects any injected name the notebook does not declare (naming it and listing the declared ones),
+* rejects any other name in the namespace, i.e. an injected parameter the notebook does not declare (naming it
+  and listing the declared ones),
 * rejects values of the wrong type (an int is accepted for a float) and values the notebooks cannot use
   (``VALUE_CHECKS``: an unknown profile, scale or method, a bad seed list),
 * returns the parameters as a dict.
@@ -16,34 +19,33 @@ types papermill reads off each notebook's parameters cell (``annotation``).
 
 from __future__ import annotations
 
-import ast
+import types
 
 from dystress.checks import matches, one_of
 from dystress.engine.config import PROFILES
 
-_INJECTED_HEADER = "# Parameters"
 
-
-def _injected_names(history: list[str]) -> list[str]:
-    for source in reversed(history):
-        if source.lstrip().startswith(_INJECTED_HEADER):
-            tree = ast.parse(source)
-            return [t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets
-                    if isinstance(t, ast.Name)]
-    return []
+def _undeclared(namespace: dict, declared: dict) -> list[str]:
+    """The names of ``namespace`` that hold a value papermill could have injected (not a module, class or
+    function: what the cell imports) and are neither declared parameters, nor private (``_``), nor IPython's own
+    (its shell's ``user_ns_hidden``)."""
+    shell = namespace.get("get_ipython")
+    hidden = set(getattr(shell(), "user_ns_hidden", ())) if callable(shell) else set()
+    return [name for name, value in namespace.items() if not name.startswith("_") and name not in declared
+            and name not in hidden and name not in ("In", "Out", "get_ipython", "exit", "quit") and not callable(value)
+            and not isinstance(value, types.ModuleType)]
 
 
 def check_parameters(namespace: dict) -> dict:
     """Validate a notebook's parameters (see module docstring); returns {name: value}.
 
-    ``namespace`` is the notebook's ``globals()``: declared parameters come from its
-    ``__annotations__``, injected ones from the IPython input history ``In``.
+    ``namespace`` is the notebook's ``globals()``: declared parameters come from its ``__annotations__``.
     """
     declared = dict(namespace.get("__annotations__", {}))
     if not declared:
         raise ValueError("no parameters declared: the parameters cell must use annotated assignments "
                          "(name: type = value)")
-    unknown = [name for name in _injected_names(list(namespace.get("In", []))) if name not in declared]
+    unknown = _undeclared(namespace, declared)
     if unknown:
         raise ValueError(f"unknown notebook parameter{'s' if len(unknown) > 1 else ''} "
                          f"{', '.join(repr(u) for u in unknown)}; this notebook declares: {', '.join(declared)}")
@@ -52,13 +54,13 @@ def check_parameters(namespace: dict) -> dict:
     return values
 
 
-def _check_scales(scales: list[str]) -> None:
-    for scale in scales:
-        one_of("notebook parameter 'scales'", scale, tuple(PROFILES))
+def _check_profiles(name: str, profiles: list[str]) -> None:
+    for profile in profiles:
+        one_of(f"notebook parameter {name!r}", profile, tuple(PROFILES))
 
 
 def _check_seed_list(name: str, seeds: list[int]) -> None:
-    from dystress.pipeline.recipes import check_seeds
+    from dystress.pipeline.studies import check_seeds
 
     if seeds:
         try:
@@ -79,10 +81,12 @@ def _check_methods(methods: list[str]) -> None:
 # what a parameter of this name may hold, in any notebook that declares it, beyond its type
 VALUE_CHECKS = {
     "profile": lambda value: one_of("notebook parameter 'profile'", value, tuple(PROFILES)),
-    "scales": _check_scales,
+    "profiles": lambda value: _check_profiles("profiles", value),
+    "scales": lambda value: _check_profiles("scales", value),
     "methods": _check_methods,
     "seeds": lambda value: _check_seed_list("seeds", value),
     "grid_seeds": lambda value: _check_seed_list("grid_seeds", value),
+    "sweep_seeds": lambda value: _check_seed_list("sweep_seeds", value),
 }
 
 

@@ -12,7 +12,7 @@ DYSTRESS = [
     {"setting": "CIFAR-100, ResNet-18, 200 epochs", "metric": "200-NN top-1", "SimCLR": 52.32, "MACL": 56.15,
      "DySTreSS": 56.57, "note": "SimCLR derived from the quoted gain", "source": "secondary"},
     {"setting": "ImageNet-100, ResNet-50, 200 epochs", "metric": "linear top-1", "SimCLR": 75.54, "MACL": 78.28,
-     "DySTreSS": 78.78, "note": "DySTreSS* (shifted profile) 78.82; SimCLR derived", "source": "secondary"},
+     "DySTreSS": 78.78, "note": "DySTreSS* (shifted function) 78.82; SimCLR derived", "source": "secondary"},
     {"setting": "ImageNet-1K, ResNet-50, batch 256, 100 epochs", "metric": "linear top-1", "SimCLR": 63.2,
      "MACL": 64.3, "DySTreSS": 65.21, "note": "baselines from lightly's table: DCL 65.1, DCLW 64.5",
      "source": "secondary"},
@@ -24,7 +24,7 @@ DYSTRESS_LONG_TAIL = [
 ]
 
 DYSTRESS_ABLATIONS = [
-    {"ablation": "profile shape, CIFAR-10 200-NN", "values": "cosine / linear / exponential: all about 85.7-85.9",
+    {"ablation": "shape of tau(s), CIFAR-10 200-NN", "values": "cosine / linear / exponential: all about 85.7-85.9",
      "source": "secondary"},
     {"ablation": "tau range, ImageNet-100 linear", "values": "(0.07, 0.1): 77.28; (0.1, 0.2): 78.76",
      "source": "secondary"},
@@ -52,3 +52,14 @@ WANG_LIU_HARD_QUANTILE = 0.0819
 
 # For orientation: SimCLR, ResNet-18, CIFAR-10, kNN (k = 200) after 200 epochs in lightly's benchmark.
 LIGHTLY_SIMCLR_CIFAR10 = {"batch 128": 84.7, "batch 512": 84.8, "800 epochs, batch 512": 87.9}
+
+# Sentence embeddings: unsupervised SimCSE from BERT-base (bert-base-uncased) on wiki1m, one epoch; the average
+# Spearman x 100 over STS12-16, STS-B and SICK-R ("all" setting).
+SENTENCES = [
+    {"setting": "DySTreSS paper, SimCSE setting", "numbers": {"SimCSE": 74.62, "DySTreSS": 76.37},
+     "source": "secondary"},
+    {"setting": "SimCSE paper (Gao et al. 2021), unsupervised SimCSE-BERT-base", "numbers": {"SimCSE": 76.25},
+     "source": "paper"},
+    {"setting": "MACL's repository, SimCSE-BERT-base", "numbers": {"SimCSE": 76.25, "MACL": 76.66},
+     "source": "secondary"},
+]

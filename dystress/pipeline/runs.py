@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from dystress import checks
-from dystress.engine import run_folder
-from dystress.engine.config import TrainConfig
+from dystress.engine import run_folder, sentences
+from dystress.engine.config import SENTENCE_DATASETS, TrainConfig, load_data, normalization_statistics
 from dystress.engine.data import DataSplits
-from dystress.engine.evaluate import evaluation_bundle
+from dystress.engine.evaluate import evaluation_bundle, load_model
 from dystress.engine.run_folder import RunFolderError, read_bundle, read_history, read_json, write_bundle
-from dystress.engine.train import load_data, load_model, normalization_statistics, train
+from dystress.engine.train import train
 from dystress.paths import REPO_ROOT
 
 
@@ -105,7 +105,10 @@ def compute_or_load(config: TrainConfig, data: DataSplits | None = None, force: 
             for path in folder.iterdir():
                 if path.name != run_folder.LOCK:
                     shutil.rmtree(path) if path.is_dir() else path.unlink()
-        train(config, folder, data=data, progress=progress)
+        if config.dataset in SENTENCE_DATASETS:
+            sentences.train(config, folder, data=data, progress=progress)
+        else:
+            train(config, folder, data=data, progress=progress)
         evaluate_run(folder, data=data, max_points=max_points)
     return _load_result(folder, config, "computed")
 
@@ -117,6 +120,8 @@ def evaluate_run(folder: str | Path, data: DataSplits | None = None, max_points:
     checks.integer("max_points", max_points, minimum=1)
     if not (folder / run_folder.CHECKPOINT).exists():
         raise FileNotFoundError(f"{folder} holds no {run_folder.CHECKPOINT}: train the run first")
+    if run_folder.read_config(folder).dataset in SENTENCE_DATASETS:
+        return sentences.evaluate(folder, data=data)
     with run_folder.locked(folder):
         model, config, epoch = load_model(folder, device=None)
         evaluated = {"epoch": epoch, "config_hash": config.run_hash(),

@@ -1,4 +1,4 @@
-"""Results over seeds: the spread of one method's numbers, the paired comparison of two methods, and the
+"""Statistics over seeds: the spread of one method's numbers, the paired comparison of two methods, and the
 summary rows aggregated per method.
 
     spread(values)       mean, sample standard deviation (ddof = 1) and n of one method's per-seed values
@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+__all__ = ["METRICS", "Spread", "spread", "Paired", "paired", "paired_rows", "verdicts", "aggregate",
+           "format_aggregate", "text_table"]
 METRICS = ("knn_top1", "linear_top1", "knn10_mean_class", "neg_uniformity", "tolerance", "final_loss",
            "train_seconds")  # the numbers of a summary row that are aggregated over seeds
 

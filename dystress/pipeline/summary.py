@@ -1,5 +1,10 @@
 """The summary of a ``dystress run``: the rows each notebook recorded (one per run), and the same numbers per
-method over seeds (mean, std, n: ``dystress.pipeline.seeds.aggregate``), as JSON and Markdown.
+method over seeds (mean, std, n: ``dystress.pipeline.statistics.aggregate``), as JSON and Markdown.
+
+A notebook records its rows as an output of its own (``record``): a display of the MIME type ``MIME``, with a
+one-line text beside it for JupyterLab and the book. The rows travel inside the executed notebook, so
+``dystress run`` reads them back from the notebooks it executed (``rows_of``); nothing passes between the
+command and the kernel but the notebook itself.
 
     summary.json   {"methods": one row per (notebook, run label) with {"mean", "std", "n"} per number,
                     "runs": one row per run, with its seed}
@@ -9,10 +14,13 @@ method over seeds (mean, std, n: ``dystress.pipeline.seeds.aggregate``), as JSON
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from dystress.atomic import write_text
-from dystress.pipeline import seeds
+from dystress.pipeline import statistics
+
+MIME = "application/vnd.dystress.summary+json"
 
 COLUMNS = (("notebook", "notebook", "{}"), ("run", "run", "{}"), ("seed", "seed", "{}"),
            ("dataset", "dataset", "{}"), ("model", "model", "{}"), ("temperature", "temperature", "{}"),
@@ -23,21 +31,38 @@ COLUMNS = (("notebook", "notebook", "{}"), ("run", "run", "{}"), ("seed", "seed"
            ("train_seconds", "train s", "{:.0f}"), ("source", "source", "{}"))
 
 
-def collect(folder: Path) -> list[dict]:
-    """All rows recorded in ``folder`` (one JSON file per notebook), in notebook order."""
-    if not folder.is_dir():
-        return []
-    rows = []
-    for path in sorted(folder.glob("*.json")):
-        rows.extend(json.loads(path.read_text()))
-    return rows
+def _plain(value):
+    """A JSON value: numpy scalars as Python numbers, NaN as None."""
+    if hasattr(value, "item"):
+        value = value.item()
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def record(rows: list[dict]) -> None:
+    """Show ``rows`` (``studies.summary_row`` dicts) as this notebook's summary output: the rows under ``MIME``
+    and a line of text that says how many were recorded."""
+    from IPython.display import display
+
+    plain = [{key: _plain(value) for key, value in row.items()} for row in rows]
+    notebooks = sorted({row["notebook"] for row in plain})
+    display({MIME: plain, "text/plain": f"{len(plain)} runs recorded for the summary of `dystress run` "
+                                        f"({', '.join(notebooks)})"}, raw=True)
+
+
+def rows_of(notebook: Path) -> list[dict]:
+    """The rows an executed notebook recorded (``record``), in order; [] when it recorded none."""
+    import nbformat  # the notebook stack, which `train` and `evaluate` do not need
+
+    nb = nbformat.read(notebook, as_version=4)
+    return [row for cell in nb.cells if cell.cell_type == "code" for output in cell.get("outputs", [])
+            if MIME in output.get("data", {}) for row in output["data"][MIME]]
 
 
 def _cell(value, fmt: str) -> str:
     if value is None:
         return "-"
     if isinstance(value, dict):  # an aggregated number
-        return f"{seeds.format_aggregate(value, fmt)} ({value['n']})"
+        return f"{statistics.format_aggregate(value, fmt)} ({value['n']})"
     if isinstance(value, list):
         return ", ".join(map(str, value))
     return fmt.format(value)
@@ -52,16 +77,17 @@ def _table(rows: list[dict], columns: tuple) -> list[str]:
 def markdown(rows: list[dict]) -> str:
     """The per-method table (mean ± std over seeds, n in parentheses), then the per-run table."""
     per_method = tuple(("seeds", "seeds", "{}") if column[0] == "seed" else column for column in COLUMNS)
-    lines = ["## Per method, over seeds: mean ± std (n)", ""] + _table(seeds.aggregate(rows), per_method)
+    lines = ["## Per method, over seeds: mean ± std (n)", ""] + _table(statistics.aggregate(rows), per_method)
     lines += ["", "## Per run", ""] + _table(rows, COLUMNS)
     return "\n".join(lines) + "\n"
 
 
-def write(folder: Path, out: Path) -> Path | None:
-    """Write out/summary.json and out/summary.md from the rows in ``folder``; None when there are none."""
-    rows = collect(folder)
+def write(notebooks: list[Path], out: Path) -> Path | None:
+    """Write out/summary.json and out/summary.md from the rows the executed ``notebooks`` recorded; None when
+    they recorded none."""
+    rows = [row for notebook in notebooks for row in rows_of(notebook)]
     if not rows:
         return None
-    write_text(out / "summary.json", json.dumps({"methods": seeds.aggregate(rows), "runs": rows}, indent=2))
+    write_text(out / "summary.json", json.dumps({"methods": statistics.aggregate(rows), "runs": rows}, indent=2))
     write_text(out / "summary.md", markdown(rows))
     return out / "summary.md"

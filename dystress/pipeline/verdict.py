@@ -8,11 +8,13 @@ gives both the same initialisation, subset and augmentations), on the paper's me
                                      against  SimCLR at its best stored constant tau
                                      against  MACL, tau_0 0.2
     DySTreSS                         against  the Kukleva schedule (long-tailed sets)
+    DySTreSS*, DySTreSS              against  SimCSE tau 0.05 and MACL (sentence embeddings, notebook 09)
 
 The metric is kNN top-1 (the paper's 200-NN), and the mean per-class kNN@10 on a long-tailed set. The best
-constant tau is the one of ``CONSTANT_TAUS`` with the highest mean kNN top-1 over the seeds stored for every
-tau: on the validation split where the runs hold one out (``validation_per_class``), else on the same test
-images it is scored on, which favours SimCLR; its label says which.
+constant tau is the one of the profile's constant temperatures (its choice "taus", notebook 06's sweep) with the
+highest mean kNN top-1 over the seeds stored for every tau: on the validation split where the runs hold one out
+(``validation_per_class``), else on the same test images it is scored on, which favours SimCLR; its label says
+which.
 
 Only stored results are read (``runs.find_result``: results/, then the runs folder); nothing trains unless
 ``train`` is given, and a comparison without runs is "not run". The difference is b - a over the shared seeds
@@ -28,33 +30,36 @@ from pathlib import Path
 from dystress import checks
 from dystress.atomic import write_text
 from dystress.engine.config import PROFILES, TrainConfig
-from dystress.pipeline import published, recipes, runs
 from dystress.paths import REPO_ROOT
-from dystress.pipeline import seeds as over_seeds
+from dystress.pipeline import published, recipes, runs, studies
+from dystress.pipeline import statistics as over_seeds
+from dystress.pipeline.recipes import Settings
+from dystress.pipeline.studies import Study, base_config, choice, comparison, constant_taus
 
-CONSTANT_TAUS = (0.07, 0.2, 0.3, 0.7, 1.0)  # notebook 06's sweep
 SEARCHED_SEEDS = tuple(range(10))  # the seeds looked for in the stored results
-SCALES = ("smoke", "small", "paper")
-DATASETS = {"smoke": ("digits",), "small": ("cifar10", "cifar100", "cifar10-lt"),
-            "paper": ("cifar10", "cifar100", "cifar10-lt")}
+SCALES = tuple(PROFILES)  # from the smallest to the paper's
 BALANCED_PAIRS = (("DySTreSS", "SimCLR"), ("DySTreSS*", "SimCLR"), ("DySTreSS", "SimCLR best tau"),
                   ("DySTreSS*", "SimCLR best tau"), ("DySTreSS", "MACL"), ("DySTreSS*", "MACL"))
 LONG_TAIL_PAIRS = (("DySTreSS", "SimCLR"), ("DySTreSS", "Kukleva"))
+SENTENCE_PAIRS = (("DySTreSS*", "SimCSE"), ("DySTreSS", "SimCSE"), ("DySTreSS*", "MACL"))
 
 # the paper's differences (DySTreSS - baseline), from ``published``: (dataset, baseline) -> (difference, source)
 CLAIMED = {
     ("cifar10", "SimCLR"): published.DYSTRESS[0], ("cifar10", "MACL"): published.DYSTRESS[0],
     ("cifar100", "SimCLR"): published.DYSTRESS[1], ("cifar100", "MACL"): published.DYSTRESS[1],
     ("cifar10-lt", "Kukleva"): published.DYSTRESS_LONG_TAIL[0],
+    ("sts", "SimCSE"): published.SENTENCES[0],
 }
+CLAIMING_METHOD = {"sts": "DySTreSS*"}  # the paper's sentence runs use the shifted function: DySTreSS* here
 
 
 def claimed_difference(dataset: str, method: str, baseline: str) -> tuple[float, str] | None:
     """The paper's DySTreSS - baseline on ``dataset`` and its source, or None (DySTreSS* has no CIFAR claim)."""
     row = CLAIMED.get((dataset, baseline))
-    if row is None or method != "DySTreSS":
+    if row is None or method != CLAIMING_METHOD.get(dataset, "DySTreSS"):
         return None
-    return round(row["DySTreSS"] - row[baseline], 2), f"{row['setting']}, {row['source']}"
+    numbers = row.get("numbers", row)
+    return round(numbers["DySTreSS"] - numbers[baseline], 2), f"{row['setting']}, {row['source']}"
 
 
 @dataclass(frozen=True)
@@ -113,45 +118,45 @@ class Comparison:
         return self.difference.sentence(self.method, f"{self.baseline_label} ({where})", METRIC_NAMES[self.metric])
 
 
-METRIC_NAMES = {"knn_top1": "kNN top-1", "knn10_mean_class": "kNN@10 mean per class"}
+METRIC_NAMES = {"knn_top1": "kNN top-1", "knn10_mean_class": "kNN@10 mean per class", "sts_avg": "STS average"}
 
 
 def metric_of(result: runs.RunResult, metric: str) -> float:
-    """kNN top-1 or the long-tailed kNN@10 mean per class of a stored result (percent)."""
+    """kNN top-1, the long-tailed kNN@10 mean per class (percent), or the STS average (Spearman x 100) of a stored
+    result."""
     if metric == "knn_top1":
         return float(result.summary["knn"]["top1"])
+    if metric == "sts_avg":
+        return float(result.summary["sts"]["avg"])
     return float(result.summary["long_tail"]["knn10_mean_class"])
 
 
-def stored(config: TrainConfig, seeds: tuple[int, ...], train: bool = False,
-           committed_only: bool = False) -> dict[int, runs.RunResult]:
+def stored(config: TrainConfig, seeds: tuple[int, ...], committed_only: bool = False) -> dict[int, runs.RunResult]:
     """{seed: result} of ``config`` at each of ``seeds`` that is stored (in results/ alone with
-    ``committed_only``) or, with ``train``, computed."""
+    ``committed_only``)."""
     found = {}
     for seed in seeds:
-        seeded = config.replace(seed=seed)
-        result = (runs.compute_or_load(seeded, progress=False) if train
-                  else runs.find_result(seeded, committed_only=committed_only))
+        result = runs.find_result(config.replace(seed=seed), committed_only=committed_only)
         if result is not None:
             found[seed] = result
     return found
 
 
-def best_constant_tau(profile: str, dataset: str, seeds: tuple[int, ...] = SEARCHED_SEEDS, train: bool = False,
+def best_constant_tau(profile: str, dataset: str, seeds: tuple[int, ...] = SEARCHED_SEEDS,
                       committed_only: bool = False) -> tuple[float, dict[int, runs.RunResult], str] | None:
-    """The constant tau of ``CONSTANT_TAUS`` chosen by ``choose_tau`` from the stored runs, its results and the
+    """The constant tau of the profile's "taus" chosen by ``choose_tau`` from the stored runs, its results and the
     split it was chosen on (None when no seed has every tau)."""
-    by_tau = constant_tau_results(profile, dataset, seeds, train, committed_only)
-    choice = choose_tau(by_tau)
-    return None if choice is None else (choice[0], by_tau[choice[0]], choice[1])
+    by_tau = constant_tau_results(profile, dataset, seeds, committed_only)
+    chosen = choose_tau(by_tau)
+    return None if chosen is None else (chosen[0], by_tau[chosen[0]], chosen[1])
 
 
-def constant_tau_results(profile: str, dataset: str, seeds: tuple[int, ...] = SEARCHED_SEEDS, train: bool = False,
+def constant_tau_results(profile: str, dataset: str, seeds: tuple[int, ...] = SEARCHED_SEEDS,
                          committed_only: bool = False) -> dict[float, dict[int, runs.RunResult]]:
-    """{tau: {seed: result}} of SimCLR at every tau of ``CONSTANT_TAUS`` (``stored``)."""
-    base = recipes.base_config(profile, dataset=dataset)
-    return {tau: stored(recipes.method_config(base, "SimCLR", temperature=tau), seeds, train, committed_only)
-            for tau in CONSTANT_TAUS}
+    """{tau: {seed: result}} of SimCLR at every tau of the profile's "taus" (``stored``)."""
+    base = base_config(profile, dataset=dataset)
+    return {tau: stored(recipes.configure(base, "SimCLR", Settings(temperature=tau)), seeds, committed_only)
+            for tau in choice(profile, "taus")}
 
 
 def choose_tau(by_tau: dict[float, dict[int, runs.RunResult]]) -> tuple[float, str] | None:
@@ -170,6 +175,21 @@ def choose_tau(by_tau: dict[float, dict[int, runs.RunResult]]) -> tuple[float, s
     return max(score, key=score.get), "validation" if on_validation else "test"
 
 
+def study(profile: str) -> Study:
+    """The runs the verdict compares at ``profile``, on the profile's seeds: for each of its datasets the
+    methods of the pairs above, on a balanced set SimCLR at each of the profile's constant temperatures, and
+    notebook 09's sentence runs."""
+    runs_of = Study("10_verdict", [])
+    for dataset in choice(profile, "datasets"):
+        long_tail = dataset.endswith("-lt")
+        pairs = LONG_TAIL_PAIRS if long_tail else BALANCED_PAIRS
+        names = list(dict.fromkeys(name for pair in pairs for name in pair if name != "SimCLR best tau"))
+        runs_of += comparison(profile, names, dataset=dataset, name="10_verdict")
+        if not long_tail:
+            runs_of += constant_taus(profile, seeds=choice(profile, "seeds"), dataset=dataset, name="10_verdict")
+    return runs_of + studies.sentences(profile, name="10_verdict")
+
+
 def comparisons(scales: tuple[str, ...] = SCALES, train: bool = False,
                 committed_only: bool = False) -> list[Comparison]:
     """Every comparison of the module docstring at each of ``scales``, from the stored results (results/ alone
@@ -179,20 +199,22 @@ def comparisons(scales: tuple[str, ...] = SCALES, train: bool = False,
         checks.one_of("scales", scale, tuple(PROFILES))
     rows = []
     for scale in scales:
-        seeds = tuple(recipes.NOTEBOOK_CHOICES[scale]["seeds"]) if train else SEARCHED_SEEDS
-        for dataset in DATASETS.get(scale, ()):
+        if train:
+            study(scale).run(progress=False)
+        seeds = SEARCHED_SEEDS  # every stored seed counts, whichever notebook stored it
+        for dataset in choice(scale, "datasets"):
             long_tail = dataset.endswith("-lt")
-            base = recipes.base_config(scale, dataset=dataset)
+            base = base_config(scale, dataset=dataset)
             metric = "knn10_mean_class" if long_tail else "knn_top1"
             pairs = LONG_TAIL_PAIRS if long_tail else BALANCED_PAIRS
             names = {name for pair in pairs for name in pair if name != "SimCLR best tau"}
-            results = {name: stored(recipes.method_config(base, name), seeds, train, committed_only)
+            results = {name: stored(recipes.configure(base, name), seeds, committed_only)
                        for name in sorted(names)}
             labels = {name: name for name in names} | {"SimCLR": "SimCLR tau 0.2"}
             if "MACL" in results and results["MACL"]:
                 labels["MACL"] = f"MACL (tau_0 0.2, effective {effective_temperature(results['MACL']):.3f})"
             if not long_tail:
-                best = best_constant_tau(scale, dataset, seeds, train, committed_only)
+                best = best_constant_tau(scale, dataset, seeds, committed_only)
                 results["SimCLR best tau"] = best[1] if best else {}
                 labels["SimCLR best tau"] = (f"SimCLR tau {best[0]:g} (best kNN on {best[2]})" if best
                                              else "SimCLR at its best tau")
@@ -204,6 +226,28 @@ def comparisons(scales: tuple[str, ...] = SCALES, train: bool = False,
                 rows.append(Comparison(scale, dataset, method, baseline, metric, b, a,
                                        base.epochs * train_images if train_images else 0, labels[baseline],
                                        claimed_difference(dataset, method, baseline), difference))
+        rows += sentence_comparisons(scale, seeds, committed_only)
+    return rows
+
+
+def sentence_comparisons(scale: str, seeds: tuple[int, ...], committed_only: bool = False) -> list[Comparison]:
+    """``SENTENCE_PAIRS`` on the profile's sentence data (notebook 09's runs, its temperatures), in the STS
+    average; "examples seen" is the training sentences of the run times its epochs."""
+    dataset = choice(scale, "sentences")
+    base = base_config(scale, dataset=dataset)
+    names = sorted({name for pair in SENTENCE_PAIRS for name in pair})
+    results = {name: stored(recipes.configure(base, name, studies.SENTENCE_SETTINGS), seeds, committed_only)
+               for name in names}
+    sentences = next((r.summary.get("num_train_sentences", 0) for found in results.values() for r in found.values()),
+                     0)
+    labels = {"SimCSE": "SimCSE tau 0.05", "MACL": "MACL (tau_0 0.05, alpha 2, A_0 0.8)"}
+    rows = []
+    for method, baseline in SENTENCE_PAIRS:
+        a = {s: metric_of(r, "sts_avg") for s, r in results[baseline].items()}
+        b = {s: metric_of(r, "sts_avg") for s, r in results[method].items()}
+        rows.append(Comparison(scale, dataset, method, baseline, "sts_avg", b, a, base.epochs * sentences,
+                               labels[baseline], claimed_difference(dataset, method, baseline),
+                               over_seeds.paired(a, b) if set(a) & set(b) else None))
     return rows
 
 
@@ -276,6 +320,8 @@ def claims(rows: list[Comparison]) -> list[dict]:
         ("DySTreSS: above SimCLR (tau 0.2) on CIFAR-100, 200-NN", "cifar100", "DySTreSS", "SimCLR", "10"),
         ("DySTreSS: above MACL on CIFAR-100, 200-NN", "cifar100", "DySTreSS", "MACL", "10"),
         ("DySTreSS: above the Kukleva schedule on CIFAR-10-LT", "cifar10-lt", "DySTreSS", "Kukleva", "07, 10"),
+        ("DySTreSS (shifted, DySTreSS* here): above SimCSE on STS, 7-task average", "sts", "DySTreSS*", "SimCSE",
+         "09, 10"),
     ]
     table = []
     for claim, dataset, method, baseline, where in wanted:
@@ -293,7 +339,7 @@ def claims(rows: list[Comparison]) -> list[dict]:
 
 def constant_tau_sweep(profile: str, dataset: str = "cifar10", seeds: tuple[int, ...] = SEARCHED_SEEDS,
                        committed_only: bool = False) -> dict:
-    """{tau: {"linear", "neg_uniformity", "tolerance": Spread}} of SimCLR at every tau of ``CONSTANT_TAUS``,
+    """{tau: {"linear", "neg_uniformity", "tolerance": Spread}} of SimCLR at every tau of the profile's "taus",
     over the seeds stored for all of them ({} when none is)."""
     by_tau = constant_tau_results(profile, dataset, seeds, committed_only=committed_only)
     shared = sorted(set.intersection(*(set(found) for found in by_tau.values())))
