@@ -264,6 +264,20 @@ def test_the_committed_small_notebooks_find_every_run_they_render(monkeypatch):
     # DySTreSS)
 
 
+def test_the_committed_sentence_notebook_finds_every_run_it_renders(monkeypatch):
+    """Notebook 09 renders `small` from results/: the encoder as shipped, 4 methods x 3 seeds and SimCSE's sweep
+    at 3 more temperatures on seed 0 (its tau 0.05 is SimCSE's seed 0)."""
+    from dystress.pipeline import studies
+
+    monkeypatch.delenv("DYSTRESS_RESULTS")
+    monkeypatch.setenv("DYSTRESS_RUNS", "/nonexistent-runs")
+    study = studies.sentences("small") + studies.constant_taus(
+        "small", studies.choice("small", "sentence_taus"), [0], recipe="SimCSE", dataset="sts")
+    configs = {p.config.run_name(): p.config for p in study.points}
+    assert [name for name, config in configs.items() if runs.find_result(config) is None] == []
+    assert len(configs) == 1 + 4 * 3 + 3
+
+
 def test_a_metrics_file_cut_short_behind_its_checkpoint_is_written_again_from_it(tmp_path, capsys):
     run = tmp_path / "run"
     assert cli.main(train_args(run)) == 0
