@@ -55,13 +55,14 @@ from dystress.pipeline.studies import check_seeds
 check_seeds(seeds)
 
 import matplotlib.pyplot as plt
+from IPython.display import Markdown, display
 
 from dystress.engine.toy_encoder import ToySettings, embed, train_toy_encoder
 from dystress.mathematics import metrics
 from dystress.mathematics.losses import DySTreSSLoss, NTXentLoss
 from dystress.mathematics.vmf import mean_resultant_length, uniform_uniformity, vmf_mixture
 from dystress.pipeline.figures import savefig, use_style
-from dystress.pipeline.statistics import paired, spread
+from dystress.pipeline.statistics import grouped, paired, spread, verdicts
 
 use_style()
 NOTEBOOK = "03_uniformity_tolerance"
@@ -130,9 +131,9 @@ for key in ("tolerance", "kNN top-1 %", "-uniformity", "-inter-class uniformity"
 # From $\kappa = 5$ on, concentrating the classes raises tolerance and kNN accuracy (which saturates at
 # 100 % from $\kappa = 50$) and lowers instance uniformity at every step: the two metrics pull in opposite
 # directions. Inter-class uniformity depends only on
-# where the class centres are (the same mean directions for every $\kappa$), and from $\kappa = 5$ to 200 moves
-# by 0.073 against instance uniformity's 1.161. Below $\kappa = 5$ instance uniformity and tolerance sit at
-# their values for a uniform sphere and kNN stays near chance, while inter-class uniformity already departs
+# where the class centres are (the same mean directions for every $\kappa$): its range from $\kappa = 5$ to 200,
+# printed above, is a small fraction of instance uniformity's. Below $\kappa = 5$ instance uniformity and tolerance
+# sit at their values for a uniform sphere and kNN stays near chance, while inter-class uniformity already departs
 # from its uniform value (its class centroids are then means of nearly uniform points, dominated by sampling
 # noise). The measured tolerance follows $A_d(\kappa)^2$ to the printed largest gap.
 #
@@ -167,34 +168,34 @@ for name, row in summary.items():
 # The numbers above come from models trained in this notebook, so their last digits move with the library
 # versions; what the argument needs is their direction, and whether each step is larger than the seed noise.
 # Each step from one temperature to the next is a paired difference over the shared seeds (95 % Student-t
-# interval; "within seed noise" where it contains 0):
+# interval; "within seed noise" where it contains 0), sorted by its verdict:
 
-# %%
+# %% tags=["nbval-check-output"]
 def difference(a: str, b: str, metric: str):
     return paired({s: trained[a][s][metric] for s in seeds}, {s: trained[b][s][metric] for s in seeds})
 
 
-def step_differences(metric: str) -> list:
+def step_differences(metric: str) -> dict:
     names = [f"constant {t:g}" for t in temperatures]
-    return [(a, b, difference(a, b, metric)) for a, b in zip(names, names[1:])]
+    return {f"{a.removeprefix('constant ')} → {b.removeprefix('constant ')}": difference(a, b, metric)
+            for a, b in zip(names, names[1:])}
 
 
-for metric in ("-uniformity", "tolerance"):
-    for a, b, d in step_differences(metric):
-        print(f"{metric:<12} {a} -> {b}: {d.format(3)}")
+findings = [grouped(step_differences(metric), f"{metric}, each step of the constant temperature", digits=3)
+            for metric in ("-uniformity", "tolerance")]
 dystress_name = f"DySTreSS [{tau_min:g}, {tau_max:g}]"
-for bound in (tau_min, tau_max):
-    if f"constant {bound:g}" in trained:
-        for metric in ("-uniformity", "tolerance"):
-            print(f"{metric:<12} constant {bound:g} -> {dystress_name}: "
-                  f"{difference(f'constant {bound:g}', dystress_name, metric).format(3)}")
+findings += [grouped({metric: difference(f"constant {bound:g}", dystress_name, metric)
+                      for metric in ("-uniformity", "tolerance")}, f"{dystress_name} against the constant {bound:g}",
+                     digits=3)
+             for bound in (tau_min, tau_max) if f"constant {bound:g}" in trained]
+display(Markdown(verdicts(findings)))
 
 # %% tags=["nbval-check-output"]
 print("as the constant temperature grows from", " to ".join(f"{t:g}" for t in temperatures), f"(n={len(seeds)})")
 print("  -uniformity falls at every step, in every seed:",
-      all(d.wins == 0 for _, _, d in step_differences("-uniformity")))
+      all(d.losses == d.n for d in step_differences("-uniformity").values()))
 print("  tolerance rises at every step, in every seed:  ",
-      all(d.wins == d.n for _, _, d in step_differences("tolerance")))
+      all(d.wins == d.n for d in step_differences("tolerance").values()))
 
 # %%
 fig, ax = plt.subplots(figsize=(6, 4))
@@ -208,11 +209,11 @@ ax.set(xlabel="-uniformity (more uniform ->)", ylabel="tolerance (more semantic 
 savefig(fig, NOTEBOOK, "dilemma")
 
 # %% [markdown]
-# Every step of the constant temperature moves both metrics the predicted way, in every seed, and each
-# step's 95 % interval excludes 0: the smallest, -0.013 in $-\mathcal{U}$ from 0.07 to 0.2, is four times
-# the standard deviation of its paired differences. DySTreSS $[0.07, 0.2]$ cannot be told from the constant
-# 0.07 in this model (both differences within seed noise) and is more uniform and less tolerant than the
-# constant 0.2 in all three seeds: here its temperatures act like the low end of their range.
+# Wang & Liu's prediction holds in this model where every step of the constant temperature is *lower* in
+# -uniformity and *higher* in tolerance in the findings above. DySTreSS's temperature is $\tau_{\min}$ at
+# $s = 0$ and reaches $\tau_{\max}$ only as $|s|$ approaches 1, so the findings against its two bounds say which end
+# of its range it acts like here: a difference within seed noise of one bound, and beyond it from the other,
+# places it.
 #
 # The published values (Wang & Liu, Table 1, CIFAR-10, ResNet-18) show the same direction: $-\mathcal{U}$
 # 3.86 / 3.60 / 3.17 / 2.96 and tolerance 0.04 / 0.178 / 0.333 / 0.372 for $\tau$ = 0.07 / 0.3 / 0.7 / 1.0.

@@ -116,15 +116,23 @@ savefig(fig, NOTEBOOK, "constant_temperature")
 
 # %% [markdown]
 # Each step from one temperature to the next, as a difference paired by seed (the same seed gives both runs
-# the same initialisation, data order and augmentations), with its 95 % Student-t interval:
+# the same initialisation, data order and augmentations), sorted by its verdict from the 95 % Student-t interval:
 
 # %% tags=["nbval-check-output"]
-step_metrics = (("knn_top1", "kNN top-1", 2), ("linear_top1", "linear", 2), ("neg_uniformity", "-uniformity", 3),
-                ("tolerance", "tolerance", 3))
-for before, after in zip(constant_labels, constant_labels[1:]):
-    print(f"{before} -> {after}")
-    for key, title, digits in step_metrics:
-        print(f"    {title:<12} {over_seeds.paired_rows(rows, before, after, key).format(digits)}")
+step_metrics = (("knn_top1", "kNN top-1", 2), ("linear_top1", "linear top-1", 2),
+                ("neg_uniformity", "-uniformity", 3), ("tolerance", "tolerance", 3))
+
+
+def tau_of(label: str) -> str:
+    return label.removeprefix("SimCLR-tau")
+
+
+def steps(labels: list[str], key: str, name=tau_of) -> dict[str, over_seeds.Paired]:
+    return {f"{name(a)} → {name(b)}": results.paired(a, b, key) for a, b in zip(labels, labels[1:])}
+
+
+display(Markdown(over_seeds.verdicts([over_seeds.grouped(steps(constant_labels, key), f"{title}, each step of tau",
+                                                         digits) for key, title, digits in step_metrics])))
 
 # %% [markdown]
 # ### The limit $\tau \to \infty$: Wang & Liu's simple loss
@@ -171,8 +179,12 @@ display(Markdown(results.table([(metric, 3) for metric, _ in panels], constant_l
 gaps = [f"{name}: {results.spread(name, 'positive').mean - results.spread(name, 'nearest_negative').mean:+.3f}"
         for name in constant_labels]
 print("positive minus nearest negative, means over seeds: " + ", ".join(gaps))
-display(Markdown(over_seeds.verdicts([results.sentence(a, b, "nearest_negative")
-                                      for a, b in zip(constant_labels, constant_labels[1:])])))
+display(Markdown(over_seeds.verdicts([
+    over_seeds.grouped({f"tau {tau_of(name)}": over_seeds.paired(results.values(name, "positive"),
+                                                                 results.values(name, "nearest_negative"))
+                        for name in constant_labels}, "The nearest negative against the positive, at each temperature",
+                       3),
+    over_seeds.grouped(steps(constant_labels, "nearest_negative"), "The nearest negative, each step of tau", 3)])))
 
 # %% [markdown]
 # ## The DySTreSS grid
@@ -213,18 +225,27 @@ savefig(fig, NOTEBOOK, "dystress_grid")
 # Along each row of the heat map: raising $\tau_{\max}$ at a fixed $\tau_{\min}$, paired by seed.
 
 # %% tags=["nbval-check-output"]
+def tau_max_of(label: str) -> str:
+    return label.rsplit("-", 1)[1]
+
+
+grid_findings = []
 for low in grid_mins:
     row_labels = [f"DySTreSS-{low:g}-{high:g}" for high in grid_maxs if f"DySTreSS-{low:g}-{high:g}" in per_point]
-    for before, after in zip(row_labels, row_labels[1:]):
-        print(f"{before} -> {after}")
-        for key, title, digits in step_metrics[:1] + step_metrics[2:]:
-            print(f"    {title:<12} {over_seeds.paired_rows(rows, before, after, key).format(digits)}")
+    if len(row_labels) > 1:
+        grid_findings.append(over_seeds.grouped(steps(row_labels, "knn_top1", tau_max_of),
+                                                f"kNN top-1 at tau_min {low:g}, each step of tau_max"))
 if len(grid_maxs) == 1:
     print(f"one tau_max ({grid_maxs[0]:g}): no row to step along")
 if "SimCLR-tau0.2" in per_point:
-    print("\nEach grid point against SimCLR at tau 0.2, kNN top-1:")
-    for label in grid_labels:
-        print(f"    {label:<20} {over_seeds.paired_rows(rows, 'SimCLR-tau0.2', label, 'knn_top1').format(2)}")
+    grid_findings.append(over_seeds.grouped(
+        {f"[{label.removeprefix('DySTreSS-').replace('-', ', ')}]": results.paired("SimCLR-tau0.2", label, "knn_top1")
+         for label in grid_labels}, "Each DySTreSS (tau_min, tau_max) against SimCLR at 0.2 in kNN top-1"))
+for metric, title in (("tolerance", "tolerance"), ("neg_uniformity", "-uniformity")):
+    grid_findings.append(over_seeds.apart({label: results.spread(label, metric) for label in grid_labels},
+                                          {label: results.spread(label, metric) for label in constant_labels},
+                                          "DySTreSS point", "constant temperature", title))
+display(Markdown(over_seeds.verdicts(grid_findings)))
 
 # %%
 print("Wang & Liu, CIFAR-10, ResNet-18 (paper):")
@@ -259,16 +280,24 @@ print(over_seeds.text_table([per_shift[label] for label in ["SimCLR", "DySTreSS"
                              ("tolerance", "tolerance", 3)]))
 
 # %% tags=["nbval-check-output"]
-print(f"{'function':<20} {'tau_min at s':>12} {'cooled window':>15} {'cooled share':>19}   kNN paired against")
+print(f"{'function':<20} {'tau_min at s':>12} {'cooled window':>15} {'cooled share':>19}")
 grid_s = torch.linspace(-1, 1, 2001, dtype=torch.float64)
 for label in ["DySTreSS"] + shift_labels:
     where = round(float(grid_s[functions[label](grid_s).argmin()]), 2) + 0.0  # + 0.0: no "-0.00"
     window = " + ".join(f"[{lo:+.2f}, {hi:+.2f}]" for lo, hi in temperature.cooled_intervals(functions[label]))
     share = over_seeds.spread([row["cooled_share"] for row in shifted_rows if row["run"] == label])
     print(f"{label:<20} {where:>+12.2f} {window:>15} {share.format(3):>19}")
-    print(f"{'':<4}SimCLR tau 0.2: {over_seeds.paired_rows(shifted_rows, 'SimCLR', label, 'knn_top1')}")
-    if label != "DySTreSS":
-        print(f"{'':<4}DySTreSS cosine: {over_seeds.paired_rows(shifted_rows, 'DySTreSS', label, 'knn_top1')}")
+shift_findings = [
+    over_seeds.grouped({label: over_seeds.paired_rows(shifted_rows, "SimCLR", label, "knn_top1")
+                        for label in ["DySTreSS"] + shift_labels}, "Against SimCLR at tau 0.2 in kNN top-1"),
+    over_seeds.grouped({label: over_seeds.paired_rows(shifted_rows, "DySTreSS", label, "knn_top1")
+                        for label in shift_labels}, "Against DySTreSS's cosine function in kNN top-1"),
+]
+for metric, title in (("neg_uniformity", "-uniformity"), ("tolerance", "tolerance")):
+    shift_findings.append(over_seeds.grouped({label: over_seeds.paired_rows(shifted_rows, "SimCLR", label, metric)
+                                              for label in ["DySTreSS"] + shift_labels},
+                                             f"Against SimCLR at tau 0.2 in {title}", 3))
+display(Markdown(over_seeds.verdicts(shift_findings)))
 
 # %%
 pairs = {p.label: (p.coordinates["shift"], p.coordinates["scale"]) for p in shifts.where(recipe="DySTreSS")
@@ -330,62 +359,33 @@ if variants:
 # %% [markdown]
 # ## What the numbers show, and what they do not
 #
-# In the committed sweep (the `small` recipe, three seeds per point, n = 3; steps are differences paired by seed
-# with their 95 % interval, printed above):
+# Every comparison of this notebook is one of the generated findings under its table or figure, with its
+# interval and n. What they mean, section by section:
 #
-# * **The reverse U is in the linear probe.** Linear top-1 rises from $\tau = 0.07$ to 0.2 (+1.85, [+1.26,
-#   +2.43]) and to 0.3 (+0.50, [+0.26, +0.74]), then falls at 0.7 (-1.67, [-2.73, -0.60]); 0.7 to 1.0 is within
-#   seed noise. Its top, 56.83 ± 0.12 at 0.3, is where Wang & Liu's ResNet-18 peaks too (83.27). kNN shows only
-#   the fall: 0.3 to 0.7 (-1.52, [-2.66, -0.37]) and 0.7 to 1.0 (-0.67, [-1.27, -0.07]) are beyond seed noise,
-#   its rise from 0.07 to 0.3 is not.
-# * **The uniformity-tolerance dilemma holds from $\tau = 0.2$ up**: every step lowers -uniformity (3.408, 3.270,
-#   2.848, 2.670) and raises tolerance (0.125, 0.152, 0.208, 0.236) in all three seeds, as Wang & Liu report.
-#   $\tau = 0.07$ breaks it here: less uniform (3.180 ± 0.025) and more tolerant (0.191 ± 0.005) than 0.2 in
-#   every seed, where Wang & Liu's ResNet-18 is most uniform and least tolerant at 0.07 (3.86, 0.04). The small
-#   model does not collapse at 0.07 (kNN 48.44 ± 1.06); it is simply not the model of the paper's analysis.
-# * **The DySTreSS grid wants a low $\tau_{\max}$.** $\tau_{\max} = 0.2$ is the best column at every
-#   $\tau_{\min}$; raising it to 0.5 costs 3.13 and 2.23 kNN points at $\tau_{\min}$ 0.05 and 0.07 (both
-#   beyond seed noise) and 0.88 at 0.1 (within it), and 1.0 is below SimCLR at 0.2 everywhere (-3.53 to -6.80).
-#   The three points with $\tau_{\max} = 0.2$ (47.98 ± 1.24, 48.54 ± 0.55, 49.06 ± 0.95) are within seed noise
-#   of SimCLR at 0.2. Of the six column steps printed above, three are beyond seed noise (both steps at
-#   $\tau_{\min}$ 0.05, and 0.2 to 0.5 at 0.07) and three are within it, so the heat map's colours overstate
-#   how well n = 3 resolves its neighbouring cells.
-# * **Every DySTreSS point is less tolerant than every constant temperature** (0.072 to 0.113 against at least
-#   0.125), and the six points with $\tau_{\max} \le 0.5$ are more uniform than any of them (3.530 to 3.652
-#   against at most 3.408): the cosine function, which cools almost every negative, moves the geometry in the
-#   direction of a lower temperature without SimCLR's loss of uniformity at 0.07.
-# * **Where in $s$ the low temperature sits changes the geometry, not the accuracy.** After training the negatives'
-#   similarities lie around 0 (the grey histogram, one run), so the cosine function cools 98.7 % of them and the shifted
-#   functions 87.7 % (shift -0.6) down to 6.8 % (shift 0). -uniformity and tolerance follow that share: along the shifts
-#   at scale 0.7 they are 3.633 and 0.079 for the cosine function, 3.503 and 0.105 at 87.7 %, 3.445 and 0.120 at 63.6 %
-#   (DySTreSS*), then within the seed spread of SimCLR's 3.408 and 0.125 at 29.5 % and below; the two scales at shift
-#   -0.4 (73.7 % and 36.3 %) are within the spread of DySTreSS*'s values. kNN does not follow the share: every shifted
-#   function is within seed noise of SimCLR at 0.2 (differences -0.68 to +0.20), and only shift 0, which cools the fewest
-#   negatives, is above the cosine function beyond seed noise (+0.63, [+0.21, +1.04]). DySTreSS* (-0.4, 0.7) has the
-#   highest mean (49.51 ± 0.79) but is within seed noise of SimCLR (+0.20) and of the cosine function (+0.97, higher in 3
-#   of 3 seeds, interval [-0.99, +2.93]).
-#
-# * **The limit $\tau \to \infty$, Wang & Liu's simple loss**, is the only setting here whose accuracy collapses
-#   towards the untrained encoder (kNN 37.86 ± 2.35, linear 44.78 ± 3.85): pushing every negative equally loses
-#   the hardness-aware property, and the verdicts under its table give the difference from $\tau = 1$ and
-#   $\tau = 0.2$ in linear accuracy, uniformity and tolerance. Wang & Liu's own simple loss is likewise their least
-#   uniform and most tolerant setting (1.68 and 0.61).
-# * **The positive against its nearest negatives.** In the means over seeds, at every temperature the nearest
-#   negative is more similar than the positive (the gaps printed above, from -0.144 at $\tau = 0.07$ to -0.234 at
-#   1), and the verdicts under the table say which steps in $\tau$ move the nearest negative beyond seed noise.
-#   Wang & Liu's Fig. 8 draws this comparison for a ResNet-18 after 200 epochs; its numbers are not reproduced
-#   here, and a small CNN after 18 epochs is far from that model.
-# * **The shape of $\tau(s)$ matters little, the gradient through it does**: the linear and exponential shapes
-#   are within seed noise of the cosine one in kNN and linear accuracy (the verdicts under their table), as the
-#   paper's shape ablation reports at its scale, while letting the gradient flow through $\tau(s)$ costs kNN
-#   accuracy beyond seed noise (its verdict above); notebook 02 shows the mechanism: the extra term weakens both
-#   the pull and the push.
+# * **Constant temperature.** Wang & Liu's analysis predicts that each step up in $\tau$ lowers -uniformity and
+#   raises tolerance, and that accuracy peaks in between (their ResNet-18 at 0.3, 83.27 linear). The step
+#   findings test each part; where a step at the low end goes against the prediction, the small CNN is simply not
+#   the model of the paper's analysis (it does not collapse at 0.07, as the table shows).
+# * **The DySTreSS grid.** Each row's steps say what raising $\tau_{\max}$ costs at a fixed $\tau_{\min}$;
+#   steps within seed noise mean the heat map's neighbouring colours are not resolved by n = 3. The two `apart`
+#   findings say whether the cosine function, which cools almost every negative, moves the geometry beyond every
+#   constant temperature.
+# * **The shifted functions.** After training the negatives' similarities lie around 0 (the grey histogram, one
+#   run), so the cooled share says how many of them each function's low temperature reaches. The findings against
+#   SimCLR in -uniformity and tolerance follow that share; those in kNN say whether the place of the low
+#   temperature changes accuracy as well as geometry.
+# * **The limit $\tau \to \infty$.** Wang & Liu's simple loss pushes every negative equally, the
+#   hardness-aware property gone; its verdicts give the difference from $\tau = 1$ and $\tau = 0.2$. Wang &
+#   Liu's own simple loss is their least uniform and most tolerant setting (1.68 and 0.61).
+# * **The positive against its nearest negatives.** Wang & Liu's Fig. 8 draws this for a ResNet-18 after 200
+#   epochs; its numbers are not reproduced here, and a small CNN after 18 epochs is far from that model.
+# * **The shape of $\tau(s)$ and the gradient through it.** The paper reports its three shapes within 0.2
+#   points of each other; the verdicts under the ablations' table test that at this scale, and notebook 02 shows
+#   the mechanism by which a gradient through $\tau(s)$ weakens both the pull and the push.
 #
 # What this does not show: a small CNN trained for 18 epochs on 10,000 images is not the paper's ResNet-18 at
-# 200 epochs, and with three seeds kNN differences below about one point are mostly within seed noise. The
-# sweep supports the shape of Wang & Liu's analysis from $\tau = 0.2$ up and says that, at this scale, no
-# DySTreSS range or shift beats the constant temperature 0.2 by more than seed noise; whether DySTreSS's
-# reported gain appears at the paper's scale is for the `paper` profile on a GPU.
+# 200 epochs, and with three seeds kNN differences below about one point are mostly within seed noise. Whether
+# DySTreSS's reported gain appears at the paper's scale is for the `paper` profile on a GPU.
 
 # %% [markdown]
 # [← 05 · Evaluation](05_evaluation.ipynb) | [the series](../README.md#the-notebooks) | [07 · Long-tailed data →](07_long_tail.ipynb)

@@ -120,9 +120,9 @@ display(Markdown(over_seeds.verdicts(sentences)))
 # proportional to what the negatives take. A temperature function that cools some negatives a little (DySTreSS in
 # $[0.04, 0.05]$) scales that small gradient by at most 0.05 / 0.04, and DySTreSS* cools only the negatives below
 # $s = 0.4$. MACL is built against exactly this: it weights each anchor's term by $1 / (1 - P_{ip})$, the inverse
-# of what the negatives take, so its loss stays near 1 and its gradient does not vanish; its temperature follows the
-# batch's alignment, high from the first step, so it runs warmer than 0.05 throughout. Its verdict against the
-# encoder as shipped, above, shows what that larger step does to these tasks.
+# of what the negatives take, so its loss does not approach 0 and its gradient does not vanish; its temperature
+# follows the batch's alignment (its means in the table above). Its verdict against the encoder as shipped, above,
+# shows what that larger step does to these tasks.
 
 # %% tags=["nbval-check-output"]
 display(Markdown(results.table([("final_loss", 4), ("tau_positive", 4), ("tau_negative", 4)], trained)))

@@ -254,6 +254,32 @@ def test_every_number_in_the_prose_is_printed_by_the_notebook_or_published(sourc
     assert not stale, f"{source.stem}: numbers in the prose that no output prints: {', '.join(stale)}"
 
 
+COMPARATIVE = re.compile(r"within seed noise|beyond seed noise|higher than|lower than|in every seed|\bagainst\b|"
+                         r"\b(more|less) \w+ than\b|\b(smaller|larger|slower|faster|highest|lowest|best|worst)\b|"
+                         r"exceeds?|closes|outperform|better than|worse than|\bcosts?\b", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("source", [s for s in SOURCES if s.stem[:2] >= "03"],
+                         ids=[s.stem for s in SOURCES if s.stem[:2] >= "03"])
+def test_no_typed_sentence_compares_measured_numbers(source):
+    """From notebook 03 on, a comparison of measured numbers is a generated finding (``statistics``), never typed:
+    a markdown sentence that says "higher than", "within seed noise", "in every seed"... holds no number with two
+    or more decimals that is neither a published one nor a setting of the parameters cell."""
+    notebook = nbformat.read(source.with_suffix(".ipynb"), as_version=4)
+    parameters = next(c.source for c in code_cells(notebook) if "parameters" in c.metadata.get("tags", []))
+    published_text = Path(published.__file__).read_text() + "\n" + parameters
+    typed = []
+    for cell in notebook.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for sentence in re.split(r"(?<=[.;:])\s+", cell.source.replace("\n", " ")):
+            measured = [m.group() for m in MEASURED_NUMBER.finditer(sentence)
+                        if not re.search(rf"(?<![\d.]){re.escape(m.group().lstrip('+-−'))}(?!\d)", published_text)]
+            if measured and COMPARATIVE.search(sentence):
+                typed.append(sentence.strip()[:160])
+    assert not typed, f"{source.stem}: typed comparisons of measured numbers:\n" + "\n".join(typed)
+
+
 TOY_RECIPE = '''
 from dystress.pipeline.recipes import Recipe, register
 

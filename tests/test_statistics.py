@@ -72,6 +72,60 @@ def test_the_sentence_says_what_the_paired_statistics_say():
         seeds.verdicts([])
 
 
+def test_grouped_sorts_comparisons_by_their_verdict_and_names_the_consistent_ones():
+    reference = {0: 49.0, 1: 50.0, 2: 51.0}
+    pairs = {
+        "Up": seeds.paired(reference, {0: 51.0, 1: 52.1, 2: 52.9}),          # +2.0 +-0.1: higher
+        "Down": seeds.paired(reference, {0: 44.0, 1: 45.2, 2: 45.9}),        # about -5: lower
+        "Below": seeds.paired(reference, {0: 48.9, 1: 49.0, 2: 50.99}),      # below in every seed, interval holds 0
+        "Mixed": seeds.paired(reference, {0: 49.5, 1: 49.6, 2: 51.2}),
+    }
+    assert pairs["Below"].verdict == "within seed noise" and pairs["Below"].losses == 3
+    text = seeds.grouped(pairs, "Against Ref in kNN top-1")
+    assert text == ("Against Ref in kNN top-1 (n = 3 each): higher: Up (+2.00); lower: Down (-4.97); within seed "
+                    "noise: Below (-0.37), Mixed (+0.10); of these, lower in every seed: Below.")
+    uneven = seeds.grouped({"A": pairs["Up"], "B": seeds.paired({0: 1.0}, {0: 2.0})}, "x", digits=1)
+    assert uneven == "x: higher: A (+2.0, n = 3); one seed, no comparison: B."
+    equal = seeds.paired(reference, dict(reference))
+    assert equal.losses == 0 and equal.wins == 0
+    assert "every seed" not in seeds.grouped({"Same": equal}, "x")
+    with pytest.raises(ValueError, match="pairs must hold"):
+        seeds.grouped({}, "x")
+
+
+def test_course_follows_a_comparison_along_training_in_runs_of_one_verdict():
+    a = {0: 1.0, 1: 2.0, 2: 3.0}
+    by_epoch = {
+        0: seeds.paired(a, dict(a)),                            # the same untrained encoder: no difference
+        3: seeds.paired(a, {0: 1.1, 1: 1.9, 2: 3.05}),          # within seed noise
+        6: seeds.paired(a, {0: 0.5, 1: 1.45, 2: 2.5}),          # lower
+        9: seeds.paired(a, {0: 0.4, 1: 1.5, 2: 2.45}),          # lower
+    }
+    last = by_epoch[9]
+    assert [by_epoch[e].verdict for e in (0, 3, 6, 9)] == ["within seed noise"] * 2 + ["lower"] * 2
+    assert seeds.course(by_epoch, "B", "A", "tolerance") == (
+        "B against A in tolerance, by epoch (n = 3 each): within seed noise at epochs 0 to 3, lower at epochs 6 to 9;"
+        f" at epoch 9: {last.mean:+.2f}, 95 % interval [{last.low:+.2f}, {last.high:+.2f}], higher in 0 of 3 seeds.")
+    one_step = seeds.course({18: by_epoch[9]}, "B", "A", "x", step="epoch", digits=1)
+    assert one_step.startswith("B against A in x, by epoch (n = 3 each): lower at epoch 18; at epoch 18: -0.5")
+    with pytest.raises(ValueError, match="pairs must hold"):
+        seeds.course({}, "B", "A", "x")
+
+
+def test_apart_says_whether_two_groups_of_means_are_separated():
+    low = {"a1": seeds.spread([0.07, 0.08, 0.09]), "a2": seeds.spread([0.11, 0.12, 0.10])}
+    high = {"b1": seeds.spread([0.13, 0.12, 0.14]), "b2": seeds.spread([0.20, 0.25, 0.23])}
+    assert seeds.apart(low, high, "DySTreSS point", "constant temperature", "tolerance", digits=2) == (
+        "Every DySTreSS point is lower than every constant temperature in tolerance (means 0.08 to 0.11 against "
+        "0.13 to 0.23; largest std 0.03; n = 3 each).")
+    assert seeds.apart(high, low, "B", "A", "x").startswith("Every B is higher than every A in x")
+    mixed = {"c": seeds.spread([0.14, 0.16])}
+    assert seeds.apart(mixed, high, "C", "B", "x").startswith("The Cs and the Bs overlap in x (means 0.150 to 0.150")
+    assert "n = 2, 3, 3" in seeds.apart(mixed, high, "C", "B", "x")
+    with pytest.raises(ValueError, match="each hold at least one"):
+        seeds.apart({}, high, "C", "B", "x")
+
+
 def test_methods_without_a_shared_seed_are_refused():
     with pytest.raises(ValueError, match="share no seed"):
         seeds.paired({0: 1.0}, {1: 2.0})

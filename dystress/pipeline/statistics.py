@@ -9,6 +9,10 @@ summary rows aggregated per method.
     paired_rows(rows, a, b)  the same between two labels of a list of summary rows (one per run)
     Paired.sentence(b, a, quantity)  the one sentence that compares b with a, written from those statistics
     verdicts(lines)      such sentences as a Markdown list, for a notebook to display
+    grouped(pairs, lead) one sentence sorting many comparisons by their verdict (which are higher, lower, within
+                         seed noise, and which of the last go the same way in every seed)
+    course(pairs, b, a)  one sentence following one comparison along training: the steps where its verdict holds
+    apart(a, b)          whether every mean of one group of settings lies above (or below) every mean of another
     aggregate(rows)      summary rows (one per run) -> one row per (notebook, run label) with "mean", "std"
                          and "n" for every number
 
@@ -24,7 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-__all__ = ["METRICS", "Spread", "spread", "Paired", "paired", "paired_rows", "verdicts", "aggregate",
+__all__ = ["METRICS", "Spread", "spread", "Paired", "paired", "paired_rows", "verdicts", "grouped", "course", "apart",
+           "aggregate",
            "format_aggregate", "text_table"]
 METRICS = ("knn_top1", "linear_top1", "knn10_mean_class", "neg_uniformity", "tolerance", "final_loss",
            "train_seconds")  # the numbers of a summary row that are aggregated over seeds
@@ -71,6 +76,7 @@ class Paired:
     high: float
     wins: int  # seeds where b > a
     seeds: tuple[int, ...]
+    losses: int = 0  # seeds where b < a
 
     @property
     def verdict(self) -> str:
@@ -110,6 +116,94 @@ def verdicts(sentences: Sequence[str]) -> str:
     return "\n".join(f"* {s}" for s in sentences)
 
 
+def _same_n(pairs: Sequence[Paired]) -> int | None:
+    counts = {p.n for p in pairs}
+    return counts.pop() if len(counts) == 1 else None
+
+
+def grouped(pairs: Mapping[str, Paired], lead: str, digits: int = 2) -> str:
+    """One sentence that sorts the comparisons ``pairs`` ({name: b - a}) by their verdict, e.g.
+    "Against SimCLR in kNN top-1 (n = 3 each): higher: iSogCLR (+1.33); lower: Hard (-15.92); within seed noise:
+    DySTreSS (-0.77), MACL (+0.31); of these, lower in every seed: DySTreSS." Each name carries its mean
+    difference (and its n where the ns differ); a comparison of one seed is listed as no comparison."""
+    if not pairs:
+        raise ValueError("pairs must hold at least one comparison")
+    n = _same_n(list(pairs.values()))
+
+    def item(name: str, p: Paired) -> str:
+        return f"{name} ({p.mean:+.{digits}f}" + ("" if n is not None else f", n = {p.n}") + ")"
+
+    parts = []
+    for verdict in ("higher", "lower", "within seed noise"):
+        chosen = [item(k, p) for k, p in pairs.items() if p.n >= 2 and p.verdict == verdict]
+        if chosen:
+            parts.append(f"{verdict}: {', '.join(chosen)}")
+    noise = {k: p for k, p in pairs.items() if p.n >= 2 and p.verdict == "within seed noise"}
+    for direction, same in (("higher", lambda p: p.wins == p.n), ("lower", lambda p: p.losses == p.n)):
+        chosen = [k for k, p in noise.items() if same(p)]
+        if chosen:
+            parts.append(f"of these, {direction} in every seed: {', '.join(chosen)}")
+    single = [k for k, p in pairs.items() if p.n < 2]
+    if single:
+        parts.append(f"one seed, no comparison: {', '.join(single)}")
+    return f"{lead}" + (f" (n = {n} each)" if n is not None else "") + ": " + "; ".join(parts) + "."
+
+
+def course(pairs: Mapping[float, Paired], b: str, a: str, quantity: str, step: str = "epoch",
+           digits: int = 2) -> str:
+    """One sentence that follows ``b`` against ``a`` in ``quantity`` along ``pairs`` ({step: b - a}, e.g. per
+    evaluated epoch): the consecutive steps that share a verdict, then the last step's difference, e.g.
+    "DySTreSS against SimCLR in tolerance, by epoch (n = 3 each): within seed noise at epochs 0 to 3, lower at
+    epochs 6 to 18; at epoch 18: -0.05, 95 % interval [-0.05, -0.04]." """
+    if not pairs:
+        raise ValueError("pairs must hold at least one step")
+    steps = sorted(pairs)
+    runs: list[tuple[str, list[float]]] = []
+    for at in steps:
+        verdict = pairs[at].verdict
+        if runs and runs[-1][0] == verdict:
+            runs[-1][1].append(at)
+        else:
+            runs.append((verdict, [at]))
+
+    def where(points: list[float]) -> str:
+        if len(points) == 1:
+            return f"at {step} {points[0]:g}"
+        return f"at {step}s {points[0]:g} to {points[-1]:g}"
+
+    n = _same_n(list(pairs.values()))
+    last = pairs[steps[-1]]
+    interval = ("no interval" if last.n < 2 else
+                f"95 % interval [{last.low:+.{digits}f}, {last.high:+.{digits}f}], "
+                f"higher in {last.wins} of {last.n} seeds")
+    return (f"{b} against {a} in {quantity}, by {step}" + (f" (n = {n} each)" if n is not None else "") + ": "
+            + ", ".join(f"{verdict} {where(points)}" for verdict, points in runs)
+            + f"; at {step} {steps[-1]:g}: {last.mean:+.{digits}f}, {interval}.")
+
+
+def apart(a: Mapping[str, Spread], b: Mapping[str, Spread], a_name: str, b_name: str, quantity: str,
+          digits: int = 3) -> str:
+    """One sentence saying whether the means of two groups of settings ({name: spread over seeds}) are apart in
+    ``quantity``: "every DySTreSS point is lower than every constant temperature in tolerance (means 0.072 to
+    0.113 against 0.125 to 0.236; n = 3 each)", or that their ranges overlap. It compares means over seeds, not
+    paired seeds: a gap between the ranges smaller than the spreads is still said, with the spreads beside it."""
+    if not a or not b:
+        raise ValueError("a and b must each hold at least one setting")
+    low_a, high_a = min(s.mean for s in a.values()), max(s.mean for s in a.values())
+    low_b, high_b = min(s.mean for s in b.values()), max(s.mean for s in b.values())
+    every = (*a.values(), *b.values())
+    counts = {s.n for s in every}
+    n = f"n = {counts.pop()} each" if len(counts) == 1 else "n = " + ", ".join(str(s.n) for s in every)
+    largest_std = max((s.std for s in every if s.n > 1), default=math.nan)
+    means = (f"means {low_a:.{digits}f} to {high_a:.{digits}f} against {low_b:.{digits}f} to {high_b:.{digits}f}; "
+             f"largest std {largest_std:.{digits}f}; {n}")
+    if high_a < low_b:
+        return f"Every {a_name} is lower than every {b_name} in {quantity} ({means})."
+    if low_a > high_b:
+        return f"Every {a_name} is higher than every {b_name} in {quantity} ({means})."
+    return f"The {a_name}s and the {b_name}s overlap in {quantity} ({means})."
+
+
 def paired(a: Mapping[int, float], b: Mapping[int, float]) -> Paired:
     """b - a over the seeds that both ``a`` and ``b`` ({seed: value}) hold."""
     seeds = tuple(sorted(set(a) & set(b)))
@@ -118,10 +212,11 @@ def paired(a: Mapping[int, float], b: Mapping[int, float]) -> Paired:
     differences = np.array([b[s] - a[s] for s in seeds], dtype=np.float64)
     n, mean = len(seeds), float(differences.mean())
     if n == 1:
-        return Paired(mean, math.nan, 1, -math.inf, math.inf, int(differences[0] > 0), seeds)
+        return Paired(mean, math.nan, 1, -math.inf, math.inf, int(differences[0] > 0), seeds, int(differences[0] < 0))
     std = float(differences.std(ddof=1))
     half = float(stats.t.ppf(0.975, n - 1)) * std / math.sqrt(n)
-    return Paired(mean, std, n, mean - half, mean + half, int((differences > 0).sum()), seeds)
+    return Paired(mean, std, n, mean - half, mean + half, int((differences > 0).sum()), seeds,
+                  int((differences < 0).sum()))
 
 
 def paired_rows(rows: list[dict], a: str, b: str, metric: str, label: str = "run") -> Paired:
