@@ -107,7 +107,11 @@ for tau in taus:
 ax.set(yscale="log", xlabel="similarity of the negative $s_j$", ylabel="relative penalty $r_j$",
        title="Share of the push on each negative (x: same class as the anchor)")
 ax.legend()
-savefig(fig, NOTEBOOK, "relative_penalty")
+savefig(fig, NOTEBOOK, "relative_penalty",
+        caption=("The relative penalty $r_j$ of each of the anchor's negatives against its similarity "
+                 "$s_j$, one curve per temperature; crosses mark negatives of the anchor's own class. The"
+                 " lower the temperature, the more of the push falls on the most similar negatives."),
+        alt="Relative penalty against similarity for each temperature, log scale")
 
 # %% [markdown]
 # The entropy $H$ of $r$ measures how evenly the push is spread; its maximum is $\log M$, and $e^H$ is the
@@ -141,7 +145,11 @@ for tau in taus:
     ax.plot([tau], [theory.penalty_entropy(s_neg, tau).item()], "o")
 ax.set(xscale="log", xlabel="temperature tau", ylabel="entropy of r", title="Entropy of the relative penalty")
 ax.legend()
-savefig(fig, NOTEBOOK, "penalty_entropy")
+savefig(fig, NOTEBOOK, "penalty_entropy",
+        caption=("The entropy of the relative penalty against the temperature; the dashed line, log M, is"
+                 " a push shared equally by all M negatives. Low entropy means few negatives take the "
+                 "push."),
+        alt="Entropy of the relative penalty against temperature")
 
 # %% [markdown]
 # ## 4. The two limits
@@ -190,7 +198,11 @@ right.plot(large, (loss_large - simple).abs()[0] / large**2, ":", label="slope 1
 right.set(xscale="log", yscale="log", xlabel="temperature tau", ylabel="gap to the limit",
           title="tau -> inf: the simple loss")
 right.legend(fontsize=8)
-savefig(fig, NOTEBOOK, "limits")
+savefig(fig, NOTEBOOK, "limits",
+        caption=("The two limits of the InfoNCE loss: left, the gap between tau times the loss and the "
+                 "triplet loss on the hardest negative as tau goes to 0, under its bound tau log(M + 1); "
+                 "right, the gap to the simple loss as tau grows, beside a slope of 1 / tau^2."),
+        alt="Gaps of the InfoNCE loss to its triplet and simple limits")
 
 # %% [markdown]
 # **What to take to the next notebook.** A small temperature focuses the gradient on the hardest

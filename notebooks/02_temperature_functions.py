@@ -91,7 +91,11 @@ for name, p in functions.items():
     ax.plot(s, p(s), label=name, ls="--" if name.startswith("constant") else "-")
 ax.set(xlabel="cosine similarity s", ylabel="tau(s)", title="Temperature functions")
 ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))  # beside the curves, not over them
-savefig(fig, NOTEBOOK, "functions")
+savefig(fig, NOTEBOOK, "functions",
+        caption=("The temperature functions against the cosine similarity: DySTreSS's cosine, linear and "
+                 "exponential shapes with the same end points, the shifted function DySTreSS*, and "
+                 "constant temperatures (dashed)."),
+        alt="Temperature functions tau(s)")
 
 # %% [markdown]
 # ## 2. Effective logits: is the order of similarities kept?
@@ -109,7 +113,11 @@ for name, p in functions.items():
     ax.plot(s, theory.logits(s, p), label=name, ls="--" if name.startswith("constant") else "-")
 ax.set(xlabel="cosine similarity s", ylabel="logit s / tau(s)", title="Effective logits")
 ax.legend(fontsize=8)
-savefig(fig, NOTEBOOK, "effective_logits")
+savefig(fig, NOTEBOOK, "effective_logits",
+        caption=("The logit each function gives a pair, s / tau(s). Where a curve falls, a more similar "
+                 "pair gets a smaller logit than a less similar one: the order the loss relies on is "
+                 "reversed there."),
+        alt="Effective logits s / tau(s)")
 print(f"{'function':<30}{'min slope of s/tau(s)':>22}  order reversed for s in")
 checked = {f"cosine [{lo:g}, {hi:g}]": TemperatureFunction("cosine", lo, hi)
            for lo, hi in [(tau_min, tau_max), (0.1, 0.2), (0.07, 0.5), (0.05, 1.0), (0.02, 1.0)]}
@@ -147,7 +155,11 @@ for name, p in compared.items():
 ax.set(yscale="log", xlabel="similarity of the negative", ylabel="relative penalty r",
        title="Share of the push per negative")
 ax.legend()
-savefig(fig, NOTEBOOK, "penalty_dynamic_vs_constant")
+savefig(fig, NOTEBOOK, "penalty_dynamic_vs_constant",
+        caption=("The relative penalty of each negative of notebook 01's anchor under DySTreSS and under "
+                 "constant temperatures: the dynamic temperature shifts the push towards the nearly "
+                 "orthogonal negatives."),
+        alt="Relative penalty per negative, dynamic against constant temperature")
 
 # %% [markdown]
 # ## 4. Detached or differentiated temperature
@@ -169,7 +181,11 @@ for detach, style in ((True, "-"), (False, "--")):
           f"largest dL/ds_j {grad_neg.max().item():.5f}")
 ax.set(yscale="log", xlabel="similarity of the negative", ylabel="dL/ds_j", title="Gradient on each negative")
 ax.legend()
-savefig(fig, NOTEBOOK, "detached_vs_differentiated")
+savefig(fig, NOTEBOOK, "detached_vs_differentiated",
+        caption=("The gradient on each negative with the temperature detached (the official code) and "
+                 "with the gradient flowing through tau(s): the second is smaller everywhere, most for "
+                 "the similar negatives."),
+        alt="Gradient per negative, detached against differentiated temperature")
 
 # %% [markdown]
 # ## 5. Where in the similarity space the temperature acts
@@ -215,7 +231,10 @@ for k, (name, share) in enumerate(shares.items()):
 ax.set(xticks=range(len(bins)), xticklabels=bins, xlabel="similarity of the negative",
        ylabel="share of the total push", title="Where the push goes, one anchor, 4,095 negatives")
 ax.legend(fontsize=8)
-savefig(fig, NOTEBOOK, "push_by_similarity")
+savefig(fig, NOTEBOOK, "push_by_similarity",
+        caption=("The share of the total push on the negatives of each similarity bin, one bar per loss, "
+                 "for one anchor and its 4,095 negatives."),
+        alt="Share of the push per similarity bin")
 
 # %% [markdown]
 # What the shares say, for this anchor (positive at 0.854; of its negatives 1,936 lie below 0, 2,096 in
@@ -315,7 +334,11 @@ for k in sorted(set(kappas)):
     axes[2].hist(learned[sample_kappa == k].numpy(), bins=30, alpha=0.6, label=f"kappa {k:g}")
 axes[2].set(xlabel="learned tau_i", ylabel="samples", title="iSogCLR: per sample")
 axes[2].legend()
-savefig(fig, NOTEBOOK, "other_adaptive_temperatures")
+savefig(fig, NOTEBOOK, "other_adaptive_temperatures",
+        caption=("Three other adaptive temperatures: MACL's per batch against the alignment, Kukleva et "
+                 "al.'s schedule per epoch, and the per-sample temperatures iSogCLR learns, by class "
+                 "concentration."),
+        alt="MACL, Kukleva and iSogCLR temperatures")
 
 # %% [markdown]
 # DySTreSS differs from all three: its temperature varies *within* a batch and *within* an anchor's

@@ -102,12 +102,9 @@ print(results.provenance())
 # read from it.
 
 # %% tags=["nbval-check-output"]
-rows = results.rows()
-per_method = over_seeds.aggregate(rows)
-print(over_seeds.text_table(per_method, [("knn_top1", "kNN top-1", 2), ("linear_top1", "linear", 2),
-                                         ("neg_uniformity", "-uniformity", 3), ("tolerance", "tolerance", 3),
-                                         ("final_loss", "final loss", 4), ("train_seconds", "train s", 0)]))
-collapsed = [row["run"] for row in per_method if row["neg_uniformity"]["mean"] < 1]
+display(Markdown(results.table([("knn_top1", 2), ("linear_top1", 2), ("neg_uniformity", 3), ("tolerance", 3),
+                                ("final_loss", 4), ("train_seconds", 0)], names)))
+collapsed = [name for name in names if results.spread(name, "neg_uniformity").mean < 1]
 print("collapsed (-uniformity < 1: the projections nearly all alike):", ", ".join(collapsed) or "none")
 results.record()
 
@@ -131,7 +128,11 @@ if "SimCLR" in names and len(names) > 1:
 
 # %%
 fig = figures.training_curves(results, names, seed_values)
-savefig(fig, NOTEBOOK, "curves")
+savefig(fig, NOTEBOOK, "curves",
+        caption=("Training curves of every method: the loss (each on its own scale), kNN top-1 and "
+                 "-uniformity per epoch; thick lines are the means over seeds of SimCLR and DySTreSS, "
+                 "faint lines the seeds."),
+        alt="Training loss, kNN accuracy and uniformity per epoch for each method")
 
 # %% [markdown]
 # ## The temperatures the losses used
@@ -162,7 +163,11 @@ for ax, name in zip(axes[0], shown):
     ax.set(xlabel="epoch", ylabel="tau", title=f"{name} (seed {seed_values[0]})", ylim=(low - margin, high + margin))
 handles, labels = axes[0, 0].get_legend_handles_labels()
 fig.legend(handles, labels, loc="outside lower center", ncol=2, fontsize=9)
-savefig(fig, NOTEBOOK, "temperatures")
+savefig(fig, NOTEBOOK, "temperatures",
+        caption=("The temperatures of the positive (blue) and negative (red) pairs per epoch for the "
+                 "methods whose temperature moves, on the first seed, with the band the panel's legend "
+                 "names."),
+        alt="Temperatures of positives and negatives per epoch")
 
 # %% tags=["nbval-check-output"]
 def moved(first: float, last: float) -> str:
@@ -236,15 +241,7 @@ print(f"lightly's SimCLR benchmark, CIFAR-10, kNN after 200 epochs: {published.L
 # the same initialisation for every method of a seed), mean ± std over the seeds.
 
 # %% tags=["nbval-check-output"]
-print(f"{'method':<10}{'n':>3}{'untrained':>18}{'trained':>18}{'signal (points)':>20}")
-for name in names:
-    before = [results[(name, seed)].history[0]["knn_top1"] for seed in seed_values]
-    after = [results[(name, seed)].summary["knn"]["top1"] for seed in seed_values]
-    cells = [over_seeds.spread(before), over_seeds.spread(after),
-             over_seeds.spread([a - b for a, b in zip(after, before)])]
-    print(f"{name:<10}{len(seed_values):>3}" + "".join(f"{c.mean:>11.2f}{'' if c.n == 1 else f' ± {c.std:.2f}':>7}"
-                                                       for c in cells[:2])
-          + f"{cells[2].mean:>+13.2f}{'' if cells[2].n == 1 else f' ± {cells[2].std:.2f}':>7}")
+display(Markdown(results.table([("untrained_knn", 2), ("knn_top1", 2), ("signal", 2)], names)))
 
 # %% [markdown]
 # The findings, each generated from the paired statistics of the runs above:

@@ -84,23 +84,10 @@ print(f"{found.provenance()}; {next(iter(results.values())).summary['num_points'
 # Mean ± standard deviation over the seeds; n is the number of seeds. The figures below show the first seed.
 
 # %% tags=["nbval-check-output"]
-print(f"{f'n = {len(seed_values)} seed(s)':<26}" + "".join(f"{name:>18}" for name in results))
-lines = {
-    "kNN top-1 (k=200)": lambda s: s["knn"]["top1"],
-    "kNN top-5": lambda s: s["knn"]["top5"],
-    "kNN@1 mean per class": lambda s: s["long_tail"]["knn1_mean_class"],
-    "kNN@10 mean per class": lambda s: s["long_tail"]["knn10_mean_class"],
-    "linear top-1": lambda s: s["linear"]["top1"],
-    "-uniformity": lambda s: -s["uniformity"],
-    "-inter-class uniformity": lambda s: -s["inter_class_uniformity"],
-    "tolerance": lambda s: s["tolerance"],
-    "alignment of two views": lambda s: s["alignment"],
-    "EMD positives / same class": lambda s: s["emd"]["same_instance_vs_same_class"],
-    "EMD same / other class": lambda s: s["emd"]["same_class_vs_other_class"],
-}
-for label, get in lines.items():
-    cells = [over_seeds.spread([get(by_seed[seed][name].summary) for seed in seed_values]) for name in results]
-    print(f"{label:<26}" + "".join(f"{c.mean:>11.3f}" + (" " * 7 if c.n == 1 else f" ± {c.std:.3f}") for c in cells))
+measures = ["knn_top1", "knn_top5", "knn1_mean_class", "knn10_mean_class", "linear_top1", "neg_uniformity",
+            "neg_inter_class_uniformity", "tolerance", "alignment", "emd_positive_same_class", "emd_same_other_class"]
+display(Markdown(found.measures([(metric, 2 if metric in studies.POINTS else 3) for metric in measures],
+                                list(results))))
 found.record()
 
 # %% [markdown]
@@ -111,16 +98,12 @@ found.record()
 reference, *others = list(results)
 
 
-def difference(name: str, get) -> over_seeds.Paired:
-    return over_seeds.paired({seed: get(by_seed[seed][reference].summary) for seed in seed_values},
-                             {seed: get(by_seed[seed][name].summary) for seed in seed_values})
-
-
 findings = []
 for name in others:
-    findings.append(over_seeds.grouped({label: difference(name, get) for label, get in lines.items()},
-                                       f"{name} against {reference}, measure by measure", digits=3))
-    findings.append(difference(name, lines["kNN top-1 (k=200)"]).sentence(name, reference, "kNN top-1"))
+    findings.append(over_seeds.grouped({studies.metric_name(metric): found.paired(reference, name, metric)
+                                        for metric in measures}, f"{name} against {reference}, measure by measure",
+                                       digits=3))
+    findings.append(found.sentence(reference, name, "knn_top1"))
 if findings:
     display(Markdown(over_seeds.verdicts(findings)))
 
@@ -151,7 +134,11 @@ for ax, (name, result) in zip(axes[0], results.items()):
         ax.plot(centres, counts / counts.sum() / (edges[1] - edges[0]), label=label)
     ax.set(xlabel="cosine similarity", ylabel="density", title=name)
     ax.legend(fontsize=8)
-savefig(fig, NOTEBOOK, "similarity_histograms")
+savefig(fig, NOTEBOOK, "similarity_histograms",
+        caption=("Distributions of the cosine similarity of the test projections for the three kinds of "
+                 "pairs: two views of an image, two images of one class, and images of different classes,"
+                 " one panel per method."),
+        alt="Similarity distributions of positive, same-class and other-class pairs")
 
 # %% [markdown]
 # ## 4. Positive against the nearest negatives (Wang & Liu, Fig. 8)
@@ -172,7 +159,10 @@ for ax, (name, result) in zip(axes[0], results.items()):
     ax.scatter(index, positive, s=18, color="C0", label="positive")
     ax.set(xlabel="test image", ylabel="cosine similarity", title=name)
     ax.legend(fontsize=8)
-savefig(fig, NOTEBOOK, "positive_vs_negatives")
+savefig(fig, NOTEBOOK, "positive_vs_negatives",
+        caption=("For 40 test images: the similarity of the two views (dot) and of the ten most similar "
+                 "other images (crosses), one panel per method."),
+        alt="Positive similarity against the ten nearest negatives for 40 images")
 
 # %% tags=["nbval-check-output"]
 def nearest(name: str, key: str) -> dict[int, float]:
@@ -199,7 +189,10 @@ for ax, (name, result) in zip(axes[0], results.items()):
         ax.scatter(xy[labels == c, 0], xy[labels == c, 1], s=4, color=plt.cm.tab10(int(c) % 10), label=f"{c}")
     ax.set(title=f"{name}: t-SNE of {len(xy)} test images' backbone features", xticks=[], yticks=[])
 axes[0, -1].legend(title="class", fontsize=7, markerscale=3, loc="center left", bbox_to_anchor=(1.0, 0.5))
-savefig(fig, NOTEBOOK, "tsne")
+savefig(fig, NOTEBOOK, "tsne",
+        caption=("t-SNE of the backbone features of the test images, coloured by class, one panel per "
+                 "method."),
+        alt="t-SNE of test features by class")
 
 # %%
 panels = [("knn_top1", 1, "kNN top-1 (%)"), ("uniformity", -1, "-uniformity (global)"),
@@ -227,7 +220,11 @@ for ax, (_, _, title) in zip(axes.flat, recorded):
 for ax in list(axes.flat)[len(recorded):]:
     ax.set_axis_off()
 axes[0, 0].legend(fontsize=8)
-savefig(fig, NOTEBOOK, "evolution")
+savefig(fig, NOTEBOOK, "evolution",
+        caption=("The structure of the representation during training: kNN accuracy, uniformity and "
+                 "tolerance, 1-NN accuracy and inter-class uniformity per evaluated epoch, mean over the "
+                 "seeds with ± one standard deviation shaded."),
+        alt="kNN accuracy, uniformity, tolerance, 1-NN accuracy and inter-class uniformity per epoch")
 missing = [panel[2] for panel in panels if panel not in recorded]
 print("per-epoch structure shown:", ", ".join(t for _, _, t in recorded)
       + (f"; not recorded by these runs: {', '.join(missing)}" if missing else ""))

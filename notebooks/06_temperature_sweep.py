@@ -77,9 +77,8 @@ print(f"{len(constant_labels)} constant temperatures x seeds {seed_values['SimCL
 # %% tags=["nbval-check-output"]
 rows = results.rows(sweep.labels)
 per_point = {row["run"]: row for row in over_seeds.aggregate(rows)}
-print(over_seeds.text_table(list(per_point.values()), [("knn_top1", "kNN top-1", 2), ("linear_top1", "linear", 2),
-                                                        ("neg_uniformity", "-uniformity", 3),
-                                                        ("tolerance", "tolerance", 3)]))
+display(Markdown(results.table([("knn_top1", 2), ("linear_top1", 2), ("neg_uniformity", 3), ("tolerance", 3)],
+                               sweep.labels, header="point")))
 results.record(sweep.labels)
 
 # %% [markdown]
@@ -112,7 +111,11 @@ for ax, key, title in ((uniformity, "neg_uniformity", r"$-\mathcal{U}$ (uniformi
 for ax in axes.flat:
     ax.set_xticks(tau_axis, [f"{t:g}" for t in tau_axis])
     ax.legend(fontsize=8)
-savefig(fig, NOTEBOOK, "constant_temperature")
+savefig(fig, NOTEBOOK, "constant_temperature",
+        caption=("SimCLR across the constant temperatures: kNN and linear accuracy of this sweep, Wang & "
+                 "Liu's published linear accuracy on its own panel, and -uniformity and tolerance with "
+                 "theirs as diamonds at the four temperatures they ran (mean ± std over the seeds)."),
+        alt="Accuracy, uniformity and tolerance against constant temperature")
 
 # %% [markdown]
 # Each step from one temperature to the next, as a difference paired by seed (the same seed gives both runs
@@ -172,7 +175,10 @@ for k, (metric, label) in enumerate(panels):
 ax.set(xscale="log", xlabel=r"temperature $\tau$", ylabel="mean cosine similarity",
        title="Positives against the nearest negatives")
 ax.legend(fontsize=8)
-savefig(fig, NOTEBOOK, "positive_vs_negatives")
+savefig(fig, NOTEBOOK, "positive_vs_negatives",
+        caption=("The mean similarity of the positive, of the nearest negative and of the ten nearest "
+                 "negatives against the constant temperature (mean ± std over the seeds)."),
+        alt="Positive and nearest-negative similarity against temperature")
 
 # %% tags=["nbval-check-output"]
 display(Markdown(results.table([(metric, 3) for metric, _ in panels], constant_labels, header="temperature")))
@@ -219,7 +225,10 @@ if "SimCLR-tau0.2" in per_point:  # the reference: SimCLR at 0.2 on the colour s
         bar.ax.axhspan(reference["mean"] - reference["std"], reference["mean"] + reference["std"], color="w",
                        alpha=0.35)
     bar.set_label(f"SimCLR at 0.2 (white): {reference['mean']:.1f} ± {reference['std'] or 0:.1f}")
-savefig(fig, NOTEBOOK, "dystress_grid")
+savefig(fig, NOTEBOOK, "dystress_grid",
+        caption=("kNN top-1 of DySTreSS over its grid of (tau_min, tau_max), mean ± std over the seeds; "
+                 "the white line and band on the colour bar are SimCLR at tau 0.2 and its spread."),
+        alt="Heat map of DySTreSS kNN accuracy over tau_min and tau_max")
 
 # %% [markdown]
 # Along each row of the heat map: raising $\tau_{\max}$ at a fixed $\tau_{\min}$, paired by seed.
@@ -335,7 +344,11 @@ for name, style, line, hatch in (("SimCLR", "C7", "--", "//"), ("DySTreSS", "k",
 axes[1].set(xlabel="s where tau = tau_min  (-shift - scale)", ylabel="kNN top-1 (%)",
             title=f"kNN against the place of the low temperature (n={len(shifted_seeds)})")
 axes[1].legend(fontsize=8)
-savefig(fig, NOTEBOOK, "shifted_functions")
+savefig(fig, NOTEBOOK, "shifted_functions",
+        caption=("Left: the shifted temperature functions with the cosine one (dotted) over the "
+                 "similarity of the negatives after training (grey). Right: kNN top-1 against where each "
+                 "function reaches tau_min, with SimCLR and the cosine function as reference bands."),
+        alt="Shifted temperature functions and their kNN accuracy")
 
 # %% [markdown]
 # ## The shape of $\tau(s)$, and the gradient through it

@@ -71,27 +71,17 @@ print(f"{base.dataset}, imbalance ratio {base.imbalance_ratio}, {base.model}, {b
 # %% tags=["nbval-check-output"]
 counts = results[(names[0], seed_values[0])].arrays["train_class_counts"]
 print(f"training images per class: {counts.tolist()} ({counts.sum()} in all)")
-print(f"{'method':<10}{'n':>3}{'kNN@1 mean/class':>20}{'kNN@10 mean/class':>20}{'kNN top-1':>18}")
-for name in names:
-    summaries = [results[(name, seed)].summary for seed in seed_values]
-    cells = [over_seeds.spread([s["long_tail"]["knn1_mean_class"] for s in summaries]),
-             over_seeds.spread([s["long_tail"]["knn10_mean_class"] for s in summaries]),
-             over_seeds.spread([s["knn"]["top1"] for s in summaries])]
-    print(f"{name:<10}{len(summaries):>3}" + "".join(f"{c.mean:>13.2f}{'' if c.n == 1 else f' ± {c.std:.2f}':>7}"
-                                                      for c in cells))
+display(Markdown(results.table([("knn1_mean_class", 2), ("knn10_mean_class", 2), ("knn_top1", 2), ("signal", 2)],
+                               names)))
 results.record()
 
 # %% [markdown]
-# Each method's learning signal in kNN top-1 (the last epoch against epoch 0, the untrained encoder; the
-# per-class numbers are evaluated only at the end), then each method against SimCLR and DySTreSS against the
-# Kukleva schedule (the paper's comparison), paired by seed (the same seed gives both the same subset,
+# The kNN signal is each method's learning signal: kNN top-1 of the last epoch against epoch 0, the untrained
+# encoder (the per-class numbers are evaluated only at the end). Then each method against SimCLR and DySTreSS
+# against the Kukleva schedule (the paper's comparison), paired by seed (the same seed gives both the same subset,
 # initialisation and augmentations).
 
 # %% tags=["nbval-check-output"]
-for name in names:
-    runs_of = [results[(name, seed)] for seed in seed_values]
-    signal = over_seeds.spread([r.summary["knn"]["top1"] - r.history[0]["knn_top1"] for r in runs_of])
-    print(f"{name:<9} learning signal, kNN top-1: {signal.format(2)} points")
 comparisons = []
 if "SimCLR" in names and len(names) > 1:
     comparisons += [over_seeds.grouped({name: results.paired("SimCLR", name, metric) for name in names
@@ -121,7 +111,10 @@ for ax in (left, right):
 right.set(xlabel="class (head -> tail)", ylabel="kNN@10 accuracy (%)",
           title=f"Per-class accuracy, mean over {len(seed_values)} seed(s)")
 right.legend(fontsize=8)
-savefig(fig, NOTEBOOK, "per_class")
+savefig(fig, NOTEBOOK, "per_class",
+        caption=("Left: the long-tailed training set, images per class from head to tail. Right: kNN@10 "
+                 "accuracy per class of each method, mean over the seeds with their standard deviation."),
+        alt="Training images per class and per-class accuracy")
 
 # %% [markdown]
 # The temperatures used: the Kukleva schedule sweeps its whole range, evaluated at every step, with half period
@@ -137,7 +130,10 @@ for name in names:
     ax.plot([r["epoch"] for r in trained], [r["tau_pos_mean"] for r in trained], "--", label=f"{name}: positives")
 ax.set(xlabel="epoch", ylabel="mean tau", title=f"Temperatures during training (seed {seed_values[0]})")
 ax.legend(fontsize=7, ncol=3)
-savefig(fig, NOTEBOOK, "temperatures")
+savefig(fig, NOTEBOOK, "temperatures",
+        caption=("Mean temperature of the negatives (solid) and positives (dashed) per epoch for each "
+                 "method, first seed."),
+        alt="Temperatures per epoch on the long tail")
 
 # %% [markdown]
 # Published (DySTreSS paper, 2,000 epochs; *secondary*: quoted from summaries of the paper): mean per-class
@@ -153,7 +149,7 @@ for row in published.DYSTRESS_LONG_TAIL:
 # The comparisons are the generated findings under the table: each method against SimCLR in the mean per-class
 # accuracies, and DySTreSS against the Kukleva schedule, the paper's comparison. What they rest on:
 #
-# * the learning signal printed above is the room these runs have: the long-tailed subset holds a quarter of
+# * the kNN signal of the table is the room these runs have: the long-tailed subset holds a quarter of
 #   the balanced set's images (the counts above), so at batch 64 a run takes a quarter of notebook 04's steps,
 #   and most of its images come from the head classes;
 # * the per-class figure shows where the accuracy is: the tail classes are the ones the schedule and DySTreSS

@@ -99,7 +99,9 @@ for ax, k in zip(axes.ravel(), picked):
     ax.imshow(splits.train.images[k].numpy())
     if labelled:
         ax.set_title(splits.train.classes[int(splits.train.labels[k])], fontsize=7)
-savefig(fig, NOTEBOOK, "samples")
+savefig(fig, NOTEBOOK, "samples",
+        caption="Two views of a few training images of your dataset, each titled with its class.",
+        alt="Augmented views of training images")
 
 # %%
 overrides = {k: v for k, v in dict(model=model, batch_size=batch_size, lr=lr, crop_min_scale=crop_min_scale).items()
@@ -158,7 +160,10 @@ for k, (name, result) in enumerate(results.items()):
     xy = result.arrays["tsne"]
     axes[1, k].scatter(xy[:, 0], xy[:, 1], c=result.arrays["tsne_labels"] if labelled else "C0", cmap="tab10", s=4)
     axes[1, k].set(title=f"{name}: t-SNE", xticks=[], yticks=[])
-savefig(fig, NOTEBOOK, "analysis")
+savefig(fig, NOTEBOOK, "analysis",
+        caption=("Top: the similarity distributions of two views, same-class and other-class pairs; "
+                 "bottom: t-SNE of the test features, one column per method."),
+        alt="Similarity distributions and t-SNE per method")
 
 # %% [markdown]
 # ## What to read here

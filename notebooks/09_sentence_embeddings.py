@@ -155,7 +155,11 @@ for k, name in enumerate(names):
 right.set(xlabel="uniformity (lower: more uniform)", ylabel="alignment (lower: closer pairs)",
           title="STS-B test embeddings, one point per seed")
 right.legend(fontsize=8)
-savefig(fig, NOTEBOOK, "temperature_and_geometry")
+savefig(fig, NOTEBOOK, "temperature_and_geometry",
+        caption=("Left: SimCSE's STS average against its constant temperature, with the encoder as "
+                 "shipped (dotted) and DySTreSS's range (shaded). Right: alignment against uniformity of "
+                 "the STS-B test embeddings, one point per run."),
+        alt="STS average against temperature, and alignment against uniformity")
 
 # %% tags=["nbval-check-output"]
 print("SimCSE's average STS per temperature (mean ± std over seeds):")

@@ -106,7 +106,11 @@ ax.set_xscale("log")
 ax.set(xlabel="images seen in training (epochs x training images)", ylabel="method - baseline (points)",
        title="Paired differences (95 % intervals) and the paper's claims (dashed)")
 ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
-savefig(fig, NOTEBOOK, "difference_against_scale")
+savefig(fig, NOTEBOOK, "difference_against_scale",
+        caption=("Each paired difference between a method and its baseline, with its 95 % interval, "
+                 "against the images its runs saw; the dashed line of the same colour is the paper's "
+                 "claimed difference."),
+        alt="Paired differences against images seen, with the paper's claims")
 
 # %% [markdown]
 # ## What the evidence shows, and what it does not

@@ -229,6 +229,9 @@ def test_the_book_reads_in_a_real_browser(browser, served, tmp_path):
         assert browser.execute_script("return document.querySelector('main h1') !== null"), href
         assert "404" not in browser.title, href
     browser.get(f"{served}/02_temperature_functions.html")
+    assert browser.execute_script("return Array.from(document.querySelectorAll('main img'))"
+                                  ".every(i => i.loading === 'lazy')"), "images load as they scroll into view"
+    browser.execute_script("document.querySelectorAll('main img').forEach(i => { i.loading = 'eager'; })")
     loaded = wait_for(browser, "const imgs = Array.from(document.querySelectorAll('main img'));"
                                "return imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0)"
                                " ? imgs.length : 0")
@@ -238,3 +241,62 @@ def test_the_book_reads_in_a_real_browser(browser, served, tmp_path):
     assert browser.execute_script("return document.querySelectorAll('.MathJax_Error, merror').length") == 0
     shot = tmp_path / "02_temperature_functions.png"
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+
+
+WIDTHS = {"desktop": (1400, 1000), "phone": (400, 800)}
+
+OVERFLOWING = """
+const main = document.querySelector('main');
+const scrolls = el => { for (let e = el; e && e !== main.parentElement; e = e.parentElement) {
+    const o = getComputedStyle(e).overflowX; if ((o === 'auto' || o === 'scroll') && e.clientWidth < window.innerWidth)
+        return true; } return false; };
+const right = b => Math.max(b.getBoundingClientRect().right,
+                            ...Array.from(b.querySelectorAll('*')).map(e => e.getBoundingClientRect().right));
+const wide = b => b.scrollWidth > b.clientWidth + 1 || right(b) > Math.min(window.innerWidth,
+                                                                          b.getBoundingClientRect().right) + 1;
+const boxes = Array.from(main.querySelectorAll('div.math, table'));
+return boxes.filter(b => wide(b) && !scrolls(b))
+            .map(b => b.tagName + ' ' + (b.textContent || '').slice(0, 60));
+"""
+
+UNCAPTIONED = """
+return Array.from(document.querySelectorAll('main img')).filter(i => {
+    const figure = i.closest('figure'); const caption = figure && figure.querySelector('figcaption');
+    return !(caption && caption.textContent.trim().length > 20 && i.alt && i.alt.trim().length > 5);
+}).map(i => i.src.split('/').pop());
+"""
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_reader_sees_the_findings_first_and_every_page_fits_the_screen(browser, served, tmp_path, width):
+    """At a desktop and a phone width: the landing page shows the claims table in its first screen; on every
+    notebook page no equation or table runs off the page without its own scroll bar, every figure has a caption
+    and alt text, and the page's .ipynb download resolves. Screenshots are kept in the test's folder."""
+    browser.set_window_size(*WIDTHS[width])
+    browser.get(f"{served}/index.html")
+    top = browser.execute_script("const t = document.querySelector('main table');"
+                                 "return t ? t.getBoundingClientRect().top : null")
+    assert top is not None and top < browser.execute_script("return window.innerHeight"), (
+        f"the claims table starts at {top} px, below the first screen")
+    browser.save_screenshot(str(tmp_path / f"index-{width}.png"))
+    for path in book.notebooks():
+        page = f"{path.stem}.html"
+        browser.get(f"{served}/{page}")
+        wait_for(browser, "return document.readyState === 'complete'")
+        wait_for(browser, "return !document.querySelector('main .MathJax_Processing, #MathJax_Message[style*=block]')",
+                 timeout=10)
+        browser.execute_script("window.scrollTo(0, document.body.scrollHeight)")  # every lazy image loads
+        assert browser.execute_script(OVERFLOWING) == [], f"{page} at {width} width"
+        assert browser.execute_script(UNCAPTIONED) == [], f"{page}: figures without caption or alt text"
+        assert browser.execute_script("return Array.from(document.querySelectorAll('main .cell_input pre'))"
+                                      ".filter(p => p.scrollWidth > p.clientWidth + 1).length") == 0, (
+            f"{page}: code that scrolls sideways")
+        download = browser.execute_script(
+            "const a = Array.from(document.querySelectorAll('a')).find(a => a.href.endsWith('.ipynb')"
+            " && a.href.includes('_sources/')); return a ? a.href : null")
+        assert download is not None, f"{page} has no .ipynb download"
+        status = browser.execute_script(f"return fetch('{download}').then(r => r.ok ? r.text() : '')"
+                                        ".then(t => t.includes('\"cells\"'))")
+        assert status, f"{page}: its download {download} does not give the notebook"
+        browser.execute_script("window.scrollTo(0, 0)")
+        browser.save_screenshot(str(tmp_path / f"{path.stem}-{width}.png"))

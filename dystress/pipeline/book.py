@@ -5,8 +5,8 @@ myst-nb (execution off) and written by Sphinx with the book theme. Sphinx, myst-
 install from PyPI alone and build offline (Jupyter Book 2 is a Node application that fetches its theme
 from the network at build time, so it cannot). The site:
 
-    index.html                  the introduction, what the evidence says (the verdict's claims table), then the
-                                series in order: title line and README summary
+    index.html                  what the evidence says (the verdict's claims table) on the first screen, then the
+                                introduction, then the series in order: title line and README summary
     NN_name.html                one page per notebook, opened by how to rerun it (its parameters with their
                                 defaults and help, the ``dystress run`` and papermill commands)
     reproduction.html           the reproduction table of README.md
@@ -35,6 +35,7 @@ import nbformat
 from dystress.atomic import write_text
 from dystress.paths import REPO_ROOT
 from dystress.pipeline.execution import title_of
+from dystress.pipeline.figures import CAPTION_KEY
 
 DEFAULT_OUT = REPO_ROOT / "out" / "book"
 NOTEBOOK_NAME = re.compile(r"^(\d\d)_[a-z0-9_]+\.ipynb$")
@@ -83,6 +84,29 @@ def check_images(notebook: nbformat.NotebookNode, path: Path) -> None:
                                          f"the notebook again (dystress render --only {path.name[:2]})") from None
 
 
+def caption_figures(notebook: nbformat.NotebookNode, path: Path) -> int:
+    """Turn each figure caption the notebook shows (``figures.savefig``'s Markdown output with ``CAPTION_KEY``
+    metadata) into myst-nb's figure options of its cell: the caption under the image, its alt text and an anchor
+    ``fig-NN-<name>``; the Markdown output itself is dropped. A captioned cell must show exactly one other output
+    with data (its image), so that no caption lands on another output. Returns the number of figures."""
+    count = 0
+    for number, cell in enumerate(notebook.cells, 1):
+        captions = [o for o in cell.get("outputs", []) if CAPTION_KEY in o.get("metadata", {})]
+        if not captions:
+            continue
+        shown = [o for o in cell.outputs if "data" in o and o not in captions]
+        if len(captions) != 1 or len(shown) != 1 or "image/png" not in shown[0]["data"]:
+            raise ValueError(f"{path.name}, cell {number}: a captioned figure's cell must show one image and its "
+                             f"caption, and it shows {len(shown)} outputs and {len(captions)} captions")
+        figure = captions[0]["metadata"][CAPTION_KEY]
+        cell.metadata["mystnb"] = {"figure": {"caption": f"**Figure {figure['number']}.** {figure['caption']}",
+                                              "name": f"fig-{path.name[:2]}-{figure['name'].replace('_', '-')}"},
+                                   "image": {"alt": figure["alt"]}}
+        cell.outputs = [o for o in cell.outputs if o is not captions[0]]
+        count += 1
+    return count
+
+
 def parameters_of(path: Path) -> dict[str, dict]:
     """{name: {"inferred_type_name", "default", "help"}} of the cell tagged ``parameters`` (papermill's reading)."""
     import papermill
@@ -107,8 +131,8 @@ def rerun_cell(path: Path) -> str:
         dystress += f" -p {example}=VALUE"
         papermill += f" -p {example} VALUE"
     return (
-        "```{admonition} Rerun this page\n"
-        ":class: tip\n\n"
+        "```{admonition} Rerun this page: its parameters and the commands\n"
+        ":class: tip dropdown\n\n"
         "This page is the committed, executed notebook "
         f"`notebooks/{stem}.ipynb` (source: `notebooks/{stem}.py`). Its parameters cell declares:\n\n"
         "| parameter | type | default | meaning |\n|---|---|---|---|\n"
@@ -157,7 +181,7 @@ def notebook_summaries(readme_text: str) -> dict[str, str]:
 
 def _index(intro: str, pages: list[Page], summaries: dict[str, str], evidence: str = "") -> str:
     title, _, rest = intro.partition("\n")
-    rest = rest.strip() + ("\n\n" + evidence.strip() if evidence else "")
+    rest = (evidence.strip() + "\n\n" if evidence else "") + "## The companion\n\n" + rest.strip()
     entries = "\n".join(f"{int(p.number)}. [{p.title}]({p.stem}.ipynb)"
                         + (f": {summaries[p.number]}" if p.number in summaries else "") for p in pages)
     toctree = "\n".join(p.stem for p in pages)
@@ -179,10 +203,14 @@ def stage(source: Path, readme: Path, notebook_paths: list[Path], benchmarks: Pa
     for path in notebook_paths:
         notebook = nbformat.read(path, as_version=4)
         check_images(notebook, path)
+        caption_figures(notebook, path)
         pages.append(Page(path.name[:2], path.stem, title_of(notebook)))
         titled = next(k for k, cell in enumerate(notebook.cells) if cell.cell_type == "markdown"
                       and any(line.startswith("# ") for line in cell.source.splitlines()))
         notebook.cells.insert(titled + 1, nbformat.v4.new_markdown_cell(rerun_cell(path)))
+        for cell in notebook.cells:  # the rerun box lists the parameters: the cell that declares them is left out
+            if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+                cell.metadata["tags"] = [*cell.metadata["tags"], "remove-cell"]
         for cell in notebook.cells:  # the notebooks' links to the README's series point at the book's
             if cell.cell_type == "markdown":
                 cell.source = cell.source.replace("(../README.md#the-notebooks)", "(index.md#the-series)")
@@ -196,7 +224,39 @@ def stage(source: Path, readme: Path, notebook_paths: list[Path], benchmarks: Pa
     write_text(source / "benchmarks.md", benchmarks.read_text())
     guide = [s for h, s in sections.items() if h not in ("", REPRODUCTION_HEADING, EVIDENCE_HEADING)]
     write_text(source / "guide.md", "# Guide\n\n" + _relink("\n".join(guide)))
+    (source / "_static").mkdir(exist_ok=True)
+    (source / "_templates" / "static").mkdir(parents=True, exist_ok=True)
+    write_text(source / "_static" / "dystress.css", STYLE)
+    write_text(source / "docutils.conf", "[html writers]\nimage_loading: lazy\n")  # images load as they scroll in
+    write_text(source / "_templates" / "static" / "webpack-macros.html", THEME_ASSETS)
     return pages
+
+
+# what a phone needs: wide equations, tables and text outputs scroll inside their own box, not the page; code wraps
+STYLE = """\
+div.math, .MathJax_Display { overflow-x: auto; overflow-y: hidden; max-width: 100%; }
+main table.table, main .cell_output table { display: block; overflow-x: auto; max-width: 100%; }
+main .cell_output pre, main .highlight pre { overflow-x: auto; }
+main .cell_input pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+main figure img, main .cell_output img { max-width: 100%; height: auto; }
+"""
+
+# The theme's asset macros (pydata-sphinx-theme's static/webpack-macros.html, overridden through templates_path)
+# without the 1.6 MB icon-font script: the theme's stylesheet already draws its icons from the web font.
+THEME_ASSETS = """\
+{% macro head_pre_assets() %}
+<link href="{{ pathto('_static/styles/theme.css', 1) }}" rel="stylesheet" />
+<link href="{{ pathto('_static/styles/pydata-sphinx-theme.css', 1) }}" rel="stylesheet" />
+{% endmacro %}
+{% macro head_js_preload() %}
+<link rel="preload" as="script" href="{{ pathto('_static/scripts/bootstrap.js', 1) }}" />
+<link rel="preload" as="script" href="{{ pathto('_static/scripts/pydata-sphinx-theme.js', 1) }}" />
+{% endmacro %}
+{% macro body_post() %}
+<script defer src="{{ pathto('_static/scripts/bootstrap.js', 1) }}"></script>
+<script defer src="{{ pathto('_static/scripts/pydata-sphinx-theme.js', 1) }}"></script>
+{% endmacro %}
+"""
 
 
 def _mathjax_static() -> Path | None:
@@ -217,14 +277,18 @@ def sphinx_settings(mathjax: bool) -> dict:
         "extensions": ["myst_nb"],
         "html_theme": "sphinx_book_theme",
         "html_title": "dystress: a companion to DySTreSS",
-        "html_theme_options": {"show_toc_level": 2, "home_page_in_toc": True},
+        "html_theme_options": {"show_toc_level": 2, "home_page_in_toc": True, "use_download_button": True},
         "nb_execution_mode": "off",
         "myst_enable_extensions": ["dollarmath", "amsmath"],
         "myst_heading_anchors": 3,
         "myst_update_mathjax": False,  # its MathJax 3 options would replace the MathJax 2 configuration
         "exclude_patterns": ["_build", ".ipynb_checkpoints"],
-        "html_copy_source": False,
+        "html_copy_source": True,  # the notebook as _sources/NN_name.ipynb: the page's download button
+        "html_sourcelink_suffix": "",
         "html_show_sourcelink": False,
+        "html_static_path": ["_static"],
+        "html_css_files": ["dystress.css"],
+        "templates_path": ["_templates"],
         "suppress_warnings": ["mystnb.unknown_mime_type"],
     }
     if mathjax:

@@ -33,17 +33,50 @@ def figure_dir(notebook: str) -> Path:
     return Path(root) / notebook
 
 
-def savefig(fig: plt.Figure, notebook: str, name: str) -> None:
-    """Write ``fig`` as <figure_dir(notebook)>/<name>.png and .pdf.
+CAPTION_KEY = "dystress_figure"  # the metadata of a caption output: the book makes it the figure's caption
+SCREEN_DPI = 100  # the figure's size on the page; its image has savefig.dpi (150) pixels per inch, shown sharper
+_numbers: dict[str, dict[str, int]] = {}  # notebook -> {figure name: its number}, in the order first shown
 
-    The figure stays open so that the notebook also shows it inline.
+
+def figure_number(notebook: str, name: str) -> int:
+    """The number of figure ``name`` in ``notebook``: 1, 2, ... in the order the figures are first shown; showing
+    one again keeps its number."""
+    shown = _numbers.setdefault(notebook, {})
+    return shown.setdefault(name, len(shown) + 1)
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """(width, height) in pixels of a PNG image, from its header."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("not a PNG image")
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def savefig(fig: plt.Figure, notebook: str, name: str, caption: str = "", alt: str = "") -> None:
+    """Write ``fig`` as <figure_dir(notebook)>/<name>.png and .pdf; with a ``caption``, show it as numbered figure.
+
+    With a caption the notebook shows the PNG just written (savefig.dpi pixels per inch, displayed at
+    ``SCREEN_DPI``), then "**Figure N.** caption" as Markdown, whose output metadata (``CAPTION_KEY``: number,
+    name, caption, alt text) the book turns into the figure's caption and alt text; the figure is closed. Without
+    one the figure stays open and the notebook shows it inline as any figure.
     """
     folder = figure_dir(notebook)
     folder.mkdir(parents=True, exist_ok=True)
     for ext in FORMATS:
         with replacing(folder / f"{name}.{ext}") as tmp:
             fig.savefig(tmp, format=ext, bbox_inches="tight", metadata=_METADATA[ext])
+    if not caption:
+        return
+    from IPython.display import Image, Markdown, display
 
+    data = (folder / f"{name}.png").read_bytes()
+    width = round(png_size(data)[0] * SCREEN_DPI / matplotlib.rcParams["savefig.dpi"])
+    number = figure_number(notebook, name)
+    text = alt or caption
+    display(Image(data=data, format="png", width=width, metadata={"alt": text}))
+    plt.close(fig)
+    display(Markdown(f"**Figure {number}.** {caption}"),
+            metadata={CAPTION_KEY: {"number": number, "name": name, "caption": caption, "alt": text}})
 
 
 def training_curves(results, names: list[str], seeds: list[int], highlight: tuple[str, ...] = ("SimCLR", "DySTreSS"),

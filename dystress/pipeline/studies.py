@@ -52,11 +52,18 @@ def _sts(task: str) -> Callable[[runs.RunResult], float | None]:
 # what a run's result gives per seed: metric -> (name, getter of a RunResult)
 METRICS: dict[str, tuple[str, Callable[[runs.RunResult], float | None]]] = {
     "knn_top1": ("kNN top-1", lambda r: r.summary.get("knn", {}).get("top1")),
+    "knn_top5": ("kNN top-5", lambda r: r.summary.get("knn", {}).get("top5")),
     "linear_top1": ("linear top-1", lambda r: r.summary.get("linear", {}).get("top1")),
     "knn1_mean_class": ("kNN@1 mean per class", lambda r: r.summary.get("long_tail", {}).get("knn1_mean_class")),
     "knn10_mean_class": ("kNN@10 mean per class", lambda r: r.summary.get("long_tail", {}).get("knn10_mean_class")),
     "neg_uniformity": ("-uniformity", lambda r: -r.summary["uniformity"]),
+    "neg_inter_class_uniformity": ("-inter-class uniformity", lambda r: -r.summary["inter_class_uniformity"]
+                                   if r.summary.get("inter_class_uniformity") is not None else None),
     "tolerance": ("tolerance", lambda r: r.summary.get("tolerance")),
+    "emd_positive_same_class": ("EMD positives / same class",
+                                lambda r: r.summary.get("emd", {}).get("same_instance_vs_same_class")),
+    "emd_same_other_class": ("EMD same / other class",
+                             lambda r: r.summary.get("emd", {}).get("same_class_vs_other_class")),
     "final_loss": ("final loss", lambda r: _last(r, "loss")),
     "tau_positive": ("positives' mean tau", lambda r: _last(r, "tau_pos_mean")),
     "tau_negative": ("negatives' mean tau", lambda r: _last(r, "tau_neg_mean")),
@@ -74,7 +81,7 @@ METRICS: dict[str, tuple[str, Callable[[runs.RunResult], float | None]]] = {
     "alignment": ("alignment", lambda r: r.summary.get("alignment")),
     "uniformity": ("uniformity", lambda r: r.summary.get("uniformity")),
 }
-POINTS = ("knn_top1", "linear_top1", "knn1_mean_class", "knn10_mean_class", "untrained_knn", "signal", "sts_avg",
+POINTS = ("knn_top1", "knn_top5", "linear_top1", "knn1_mean_class", "knn10_mean_class", "untrained_knn", "signal", "sts_avg",
           *(f"sts_{task}" for task in sts.TASKS))  # metrics in percent: their differences are in points
 
 
@@ -249,6 +256,19 @@ class Results:
             cells = [_mean_std([v for s, v in self.values(label, metric).items() if s in distinct], digits)
                      for metric, digits in columns]
             lines.append("| " + " | ".join([label, str(len(distinct))] + cells) + " |")
+        return "\n".join(lines)
+
+    def measures(self, metrics: Sequence[tuple[str, int]], labels: Iterable[str] | None = None) -> str:
+        """A Markdown table with a row per (metric, digits) of ``metrics`` and a column per label (its n in the
+        header): "mean ± std" over the label's distinct seeds, the transpose of ``table`` for many measures."""
+        shown = list(labels) if labels is not None else self.labels
+        distinct = {label: self.distinct_seeds(label) for label in shown}
+        lines = ["| measure | " + " | ".join(f"{label} (n={len(distinct[label])})" for label in shown) + " |",
+                 "|" + "---|" * (len(shown) + 1)]
+        for metric, digits in metrics:
+            cells = [_mean_std([v for s, v in self.values(label, metric).items() if s in distinct[label]], digits)
+                     for label in shown]
+            lines.append("| " + " | ".join([metric_name(metric)] + cells) + " |")
         return "\n".join(lines)
 
     def grid(self, rows: str, columns: str, metric: str, labels: Iterable[str] | None = None):
