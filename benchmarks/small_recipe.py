@@ -34,6 +34,7 @@ CANDIDATES = {  # name -> overrides on the small profile; what was tried is writ
     "current": {},
     "current-2000": {"subset_per_class": 2000, "batch_size": 256, "lr": 0.3, "epochs": 6, "eval_every": 1},
     "medium-full": {"subset_per_class": 0, "epochs": 14, "eval_every": 2},  # all 50,000 CIFAR-10 images
+    "medium-full-20": {"subset_per_class": 0, "epochs": 20, "eval_every": 2},  # the same, 20 epochs
 }
 
 
