@@ -102,7 +102,7 @@ fig, ax = plt.subplots(figsize=(7, 4))
 order = torch.argsort(s_neg)
 for tau in taus:
     r = theory.relative_penalty(s_neg, tau)
-    ax.plot(s_neg[order], r[order], label=f"tau = {tau:g}")
+    ax.plot(s_neg[order], r[order], label=rf"$\tau$ = {tau:g}")
     ax.scatter(s_neg[same_class], r[same_class], marker="x", s=10, color=ax.lines[-1].get_color())
 ax.set(yscale="log", xlabel="similarity of the negative $s_j$", ylabel="relative penalty $r_j$",
        title="Share of the push on each negative (x: same class as the anchor)")
@@ -143,7 +143,7 @@ ax.plot(grid, entropy, color="k")
 ax.axhline(np.log(num_negatives), ls="--", color="grey", label="log M (uniform push)")
 for tau in taus:
     ax.plot([tau], [theory.penalty_entropy(s_neg, tau).item()], "o")
-ax.set(xscale="log", xlabel="temperature tau", ylabel="entropy of r", title="Entropy of the relative penalty")
+ax.set(xscale="log", xlabel=r"temperature $\tau$", ylabel=r"entropy of $r$", title="Entropy of the relative penalty")
 ax.legend()
 savefig(fig, NOTEBOOK, "penalty_entropy",
         caption=("The entropy of the relative penalty against the temperature; the dashed line, log M, is"
@@ -188,15 +188,15 @@ print("0 <= tau*L - triplet limit <= tau log(M + 1) at every tau (to 1e-12, floa
 
 # %%
 fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
-left.plot(small, (scaled - triplet).abs(), color="k", label="|tau InfoNCE - tau triplet limit|")
-left.plot(small, small * math.log(len(s_neg) + 1), ":", label="tau log(M + 1), an upper bound")
-left.set(xscale="log", yscale="log", xlabel="temperature tau", ylabel="gap to the limit",
-         title="tau -> 0: the triplet loss")
+left.plot(small, (scaled - triplet).abs(), color="k", label=r"$|\tau\,\mathcal{L} - \tau\,\mathcal{L}_{\mathrm{triplet}}|$")
+left.plot(small, small * math.log(len(s_neg) + 1), ":", label=r"$\tau \log(M + 1)$, an upper bound")
+left.set(xscale="log", yscale="log", xlabel=r"temperature $\tau$", ylabel="gap to the limit",
+         title=r"$\tau \to 0$: the triplet loss")
 left.legend(fontsize=8)
 right.plot(large, (loss_large - simple).abs(), color="k", label="|InfoNCE - simple limit|")
-right.plot(large, (loss_large - simple).abs()[0] / large**2, ":", label="slope 1 / tau^2")
-right.set(xscale="log", yscale="log", xlabel="temperature tau", ylabel="gap to the limit",
-          title="tau -> inf: the simple loss")
+right.plot(large, (loss_large - simple).abs()[0] / large**2, ":", label=r"slope $1 / \tau^2$")
+right.set(xscale="log", yscale="log", xlabel=r"temperature $\tau$", ylabel="gap to the limit",
+          title=r"$\tau \to \infty$: the simple loss")
 right.legend(fontsize=8)
 savefig(fig, NOTEBOOK, "limits",
         caption=("The two limits of the InfoNCE loss: left, the gap between tau times the loss and the "

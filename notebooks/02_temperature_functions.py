@@ -89,7 +89,7 @@ for name, p in functions.items():
 fig, ax = plt.subplots(figsize=(7, 4))
 for name, p in functions.items():
     ax.plot(s, p(s), label=name, ls="--" if name.startswith("constant") else "-")
-ax.set(xlabel="cosine similarity s", ylabel="tau(s)", title="Temperature functions")
+ax.set(xlabel=r"cosine similarity $s$", ylabel=r"$\tau(s)$", title="Temperature functions")
 ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))  # beside the curves, not over them
 savefig(fig, NOTEBOOK, "functions",
         caption=("The temperature functions against the cosine similarity: DySTreSS's cosine, linear and "
@@ -111,7 +111,7 @@ savefig(fig, NOTEBOOK, "functions",
 fig, ax = plt.subplots(figsize=(7, 4))
 for name, p in functions.items():
     ax.plot(s, theory.logits(s, p), label=name, ls="--" if name.startswith("constant") else "-")
-ax.set(xlabel="cosine similarity s", ylabel="logit s / tau(s)", title="Effective logits")
+ax.set(xlabel=r"cosine similarity $s$", ylabel=r"logit $s / \tau(s)$", title="Effective logits")
 ax.legend(fontsize=8)
 savefig(fig, NOTEBOOK, "effective_logits",
         caption=("The logit each function gives a pair, s / tau(s). Where a curve falls, a more similar "
@@ -152,7 +152,7 @@ for name, p in compared.items():
     grad_pos, _ = theory.gradients(s_pos, s_neg, p)
     print(f"{name:<22}{theory.penalty_entropy(s_neg, p).item():>14.3f}{r[same_class].sum().item():>20.3f}"
           f"{grad_pos.item():>10.3f}")
-ax.set(yscale="log", xlabel="similarity of the negative", ylabel="relative penalty r",
+ax.set(yscale="log", xlabel="similarity of the negative", ylabel=r"relative penalty $r$",
        title="Share of the push per negative")
 ax.legend()
 savefig(fig, NOTEBOOK, "penalty_dynamic_vs_constant",
@@ -179,7 +179,8 @@ for detach, style in ((True, "-"), (False, "--")):
     ax.plot(s_neg[order], grad_neg[order], style, label=f"detach_tau={detach}")
     print(f"detach_tau={str(detach):<5}  dL/ds_p {grad_pos.item():8.4f}   sum_j dL/ds_j {grad_neg.sum().item():8.4f}   "
           f"largest dL/ds_j {grad_neg.max().item():.5f}")
-ax.set(yscale="log", xlabel="similarity of the negative", ylabel="dL/ds_j", title="Gradient on each negative")
+ax.set(yscale="log", xlabel="similarity of the negative", ylabel=r"$\partial \mathcal{L} / \partial s_j$",
+       title="Gradient on each negative")
 ax.legend()
 savefig(fig, NOTEBOOK, "detached_vs_differentiated",
         caption=("The gradient on each negative with the temperature detached (the official code) and "
@@ -329,9 +330,9 @@ fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
 axes[0].plot(alignment, macl_tau, "o-")
 axes[0].set(xlabel="alignment A (mean positive similarity)", ylabel="tau_A", title="MACL: per batch")
 axes[1].plot(epochs, kukleva)
-axes[1].set(xlabel="epoch", ylabel="tau", title="Kukleva et al.: per epoch")
+axes[1].set(xlabel="epoch", ylabel=r"$\tau$", title="Kukleva et al.: per epoch")
 for k in sorted(set(kappas)):
-    axes[2].hist(learned[sample_kappa == k].numpy(), bins=30, alpha=0.6, label=f"kappa {k:g}")
+    axes[2].hist(learned[sample_kappa == k].numpy(), bins=30, alpha=0.6, label=rf"$\kappa$ = {k:g}")
 axes[2].set(xlabel="learned tau_i", ylabel="samples", title="iSogCLR: per sample")
 axes[2].legend()
 savefig(fig, NOTEBOOK, "other_adaptive_temperatures",

@@ -101,16 +101,16 @@ for row in rows:
 kappa_axis = [max(r["kappa"], 0.5) for r in rows]
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
 axes[0].plot(kappa_axis, [r["tolerance"] for r in rows], "o", label="measured")
-axes[0].plot(kappa_axis, [r["tolerance (theory)"] for r in rows], "-", label="A_d(kappa)^2")
-axes[0].set(xscale="log", xlabel="class concentration kappa (0 plotted at 0.5)", ylabel="tolerance", title="Tolerance")
+axes[0].plot(kappa_axis, [r["tolerance (theory)"] for r in rows], "-", label=r"$A_d(\kappa)^2$")
+axes[0].set(xscale="log", xlabel=r"class concentration $\kappa$ (0 plotted at 0.5)", ylabel="tolerance", title="Tolerance")
 axes[0].legend()
 axes[1].plot(kappa_axis, [r["-uniformity"] for r in rows], "o-", label="instances")
 axes[1].plot(kappa_axis, [r["-inter-class uniformity"] for r in rows], "s--", label="class centroids")
 axes[1].axhline(-uniform_uniformity(dim), color="grey", ls=":", label="uniform on the sphere")
-axes[1].set(xscale="log", xlabel="kappa", ylabel="-uniformity", title="Uniformity")
+axes[1].set(xscale="log", xlabel=r"$\kappa$", ylabel=r"$-\mathcal{U}$", title="Uniformity")
 axes[1].legend()
 axes[2].plot(kappa_axis, [r["kNN top-1 %"] for r in rows], "o-")
-axes[2].set(xscale="log", xlabel="kappa", ylabel="kNN top-1 (%)", title="kNN accuracy")
+axes[2].set(xscale="log", xlabel=r"$\kappa$", ylabel="kNN top-1 (%)", title="kNN accuracy")
 savefig(fig, NOTEBOOK, "metrics_vs_concentration",
         caption=("Tolerance, uniformity and kNN accuracy of vMF mixtures against the class concentration "
                  "kappa: the measured tolerance against its closed form, instance and centroid uniformity"

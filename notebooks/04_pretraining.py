@@ -160,7 +160,7 @@ for ax, name in zip(axes[0], shown):
     low = min(r[f"tau_{k}_{low_key}"] for r in trained for k in ("pos", "neg"))
     high = max(r[f"tau_{k}_{high_key}"] for r in trained for k in ("pos", "neg"))
     margin = max(0.1 * (high - low), 0.01)
-    ax.set(xlabel="epoch", ylabel="tau", title=f"{name} (seed {seed_values[0]})", ylim=(low - margin, high + margin))
+    ax.set(xlabel="epoch", ylabel=r"$\tau$", title=f"{name} (seed {seed_values[0]})", ylim=(low - margin, high + margin))
 handles, labels = axes[0, 0].get_legend_handles_labels()
 fig.legend(handles, labels, loc="outside lower center", ncol=2, fontsize=9)
 savefig(fig, NOTEBOOK, "temperatures",

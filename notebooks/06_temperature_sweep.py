@@ -315,7 +315,7 @@ fig, axes = plt.subplots(1, 2, figsize=(13, 4.2), layout="constrained")
 for label in shift_labels:
     axes[0].plot(grid_s, functions[label](grid_s), label=f"shift {pairs[label][0]:g}, scale {pairs[label][1]:g}")
 axes[0].plot(grid_s, functions["DySTreSS"](grid_s), "k:", label="DySTreSS cosine")
-axes[0].set(xlabel="cosine similarity s", ylabel="tau(s)",
+axes[0].set(xlabel=r"cosine similarity $s$", ylabel=r"$\tau(s)$",
             title=f"Shifted functions in [{functions['DySTreSS'].tau_min:g}, {functions['DySTreSS'].tau_max:g}]")
 histogram_axis = axes[0].twinx()
 shown = "shift-0.4-scale0.7" if "shift-0.4-scale0.7" in shift_labels else shift_labels[0]
@@ -337,11 +337,11 @@ for scale in dict.fromkeys(pairs[label][1] for label in shift_labels):
 for name, style, line, hatch in (("SimCLR", "C7", "--", "//"), ("DySTreSS", "k", ":", "\\\\")):
     knn = per_shift[name]["knn_top1"]
     axes[1].axhline(knn["mean"], color=style, ls=line, lw=1.2,
-                    label=f"{'SimCLR tau 0.2' if name == 'SimCLR' else 'DySTreSS cosine'} ± std")
+                    label=(r"SimCLR, $\tau$ = 0.2" if name == "SimCLR" else "DySTreSS cosine") + " ± std")
     if knn["std"]:
         axes[1].axhspan(knn["mean"] - knn["std"], knn["mean"] + knn["std"], facecolor="none", edgecolor=style,
                         hatch=hatch, alpha=0.5, linewidth=0)
-axes[1].set(xlabel="s where tau = tau_min  (-shift - scale)", ylabel="kNN top-1 (%)",
+axes[1].set(xlabel=r"$s$ where $\tau = \tau_{\min}$ ($-$shift $-$ scale)", ylabel="kNN top-1 (%)",
             title=f"kNN against the place of the low temperature (n={len(shifted_seeds)})")
 axes[1].legend(fontsize=8)
 savefig(fig, NOTEBOOK, "shifted_functions",

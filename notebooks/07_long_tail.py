@@ -128,7 +128,7 @@ for name in names:
     trained = [r for r in results[(name, seed_values[0])].history if r["loss"] is not None]
     ax.plot([r["epoch"] for r in trained], [r["tau_neg_mean"] for r in trained], label=f"{name}: negatives")
     ax.plot([r["epoch"] for r in trained], [r["tau_pos_mean"] for r in trained], "--", label=f"{name}: positives")
-ax.set(xlabel="epoch", ylabel="mean tau", title=f"Temperatures during training (seed {seed_values[0]})")
+ax.set(xlabel="epoch", ylabel=r"mean $\tau$", title=f"Temperatures during training (seed {seed_values[0]})")
 ax.legend(fontsize=7, ncol=3)
 savefig(fig, NOTEBOOK, "temperatures",
         caption=("Mean temperature of the negatives (solid) and positives (dashed) per epoch for each "

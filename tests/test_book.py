@@ -98,6 +98,16 @@ def test_every_page_link_and_image_resolves_to_a_file_of_the_site(site):
     assert images >= 20
 
 
+def test_the_references_page_links_every_cited_work_and_the_landing_page_links_it(site):
+    out, _ = site
+    from dystress.pipeline.published import REFERENCES
+
+    links = links_of(out / "references.html").hrefs
+    assert all(link in links for *_, link in REFERENCES)
+    assert "https://arxiv.org/abs/2308.01140" in links  # the paper itself
+    assert "references.html" in links_of(out / "index.html").hrefs
+
+
 def test_equations_are_typeset_offline_from_the_bundled_mathjax(site):
     out, _ = site
     page = (out / "02_temperature_functions.html").read_text()

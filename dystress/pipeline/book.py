@@ -11,6 +11,7 @@ from the network at build time, so it cannot). The site:
                                 defaults and help, the ``dystress run`` and papermill commands)
     reproduction.html           the reproduction table of README.md
     benchmarks.html             benchmarks/RESULTS.md
+    references.html             the works the notebooks cite, with links (``published.REFERENCES``)
     guide.html                  the rest of README.md (install, profiles, training, run folders, library)
 
 Equations are typeset by MathJax 2 from the jupyter-server-mathjax package, copied into the site, so they
@@ -36,6 +37,7 @@ from dystress.atomic import write_text
 from dystress.paths import REPO_ROOT
 from dystress.pipeline.execution import title_of
 from dystress.pipeline.figures import CAPTION_KEY
+from dystress.pipeline.published import REFERENCES
 
 DEFAULT_OUT = REPO_ROOT / "out" / "book"
 NOTEBOOK_NAME = re.compile(r"^(\d\d)_[a-z0-9_]+\.ipynb$")
@@ -179,6 +181,13 @@ def notebook_summaries(readme_text: str) -> dict[str, str]:
     return dict(rows)
 
 
+def references_page() -> str:
+    """The book's references: one entry per work of ``published.REFERENCES``, linked."""
+    entries = "\n".join(f"* **{short}**: {authors} ({year}). [{title}]({link}). {venue}."
+                         for short, authors, year, title, venue, link in REFERENCES)
+    return f"# References\n\nThe works the notebooks cite, by the name the notebooks use.\n\n{entries}\n"
+
+
 def _index(intro: str, pages: list[Page], summaries: dict[str, str], evidence: str = "") -> str:
     title, _, rest = intro.partition("\n")
     rest = (evidence.strip() + "\n\n" if evidence else "") + "## The companion\n\n" + rest.strip()
@@ -188,9 +197,10 @@ def _index(intro: str, pages: list[Page], summaries: dict[str, str], evidence: s
     return (f"{title}\n{_relink(rest).strip()}\n\n## The series\n\nRead in order; every figure and number on "
             f"these pages is the committed output of the notebook, nothing was executed to build them.\n\n"
             f"{entries}\n\nAlso: [the reproduction table](reproduction.md), [measured speed](benchmarks.md), "
-            f"[the guide](guide.md) (install, profiles, training, run folders, the library).\n\n"
+            f"[the guide](guide.md) (install, profiles, training, run folders, the library), "
+            f"[the references](references.md).\n\n"
             f"```{{toctree}}\n:hidden:\n:caption: Notebooks\n\n{toctree}\n```\n\n"
-            f"```{{toctree}}\n:hidden:\n:caption: Reference\n\nreproduction\nbenchmarks\nguide\n```\n")
+            f"```{{toctree}}\n:hidden:\n:caption: Reference\n\nreproduction\nbenchmarks\nguide\nreferences\n```\n")
 
 
 def stage(source: Path, readme: Path, notebook_paths: list[Path], benchmarks: Path) -> list[Page]:
@@ -224,6 +234,7 @@ def stage(source: Path, readme: Path, notebook_paths: list[Path], benchmarks: Pa
     write_text(source / "benchmarks.md", benchmarks.read_text())
     guide = [s for h, s in sections.items() if h not in ("", REPRODUCTION_HEADING, EVIDENCE_HEADING)]
     write_text(source / "guide.md", "# Guide\n\n" + _relink("\n".join(guide)))
+    write_text(source / "references.md", references_page())
     (source / "_static").mkdir(exist_ok=True)
     (source / "_templates" / "static").mkdir(parents=True, exist_ok=True)
     write_text(source / "_static" / "dystress.css", STYLE)

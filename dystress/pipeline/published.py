@@ -63,3 +63,26 @@ SENTENCES = [
     {"setting": "MACL's repository, SimCSE-BERT-base", "numbers": {"SimCSE": 76.25, "MACL": 76.66},
      "source": "secondary"},
 ]
+
+# The works the notebooks cite, for the book's references page: (short name, authors, year, title, venue, link)
+REFERENCES = [
+    ("DySTreSS", "Manna et al.", 2023, "DySTreSS: Dynamically Scaled Temperature in Self-Supervised Contrastive "
+     "Learning", "arXiv 2308.01140", "https://arxiv.org/abs/2308.01140"),
+    ("Wang & Liu", "Wang and Liu", 2021, "Understanding the Behaviour of Contrastive Loss", "CVPR 2021",
+     "https://arxiv.org/abs/2012.09740"),
+    ("Wang & Isola", "Wang and Isola", 2020, "Understanding Contrastive Representation Learning through Alignment "
+     "and Uniformity on the Hypersphere", "ICML 2020", "https://arxiv.org/abs/2005.10242"),
+    ("SimCLR", "Chen et al.", 2020, "A Simple Framework for Contrastive Learning of Visual Representations",
+     "ICML 2020", "https://arxiv.org/abs/2002.05709"),
+    ("MoCo", "He et al.", 2020, "Momentum Contrast for Unsupervised Visual Representation Learning", "CVPR 2020",
+     "https://arxiv.org/abs/1911.05722"),
+    ("DCL", "Yeh et al.", 2022, "Decoupled Contrastive Learning", "ECCV 2022", "https://arxiv.org/abs/2110.06848"),
+    ("MACL", "Huang et al.", 2023, "Model-Aware Contrastive Learning: Towards Escaping the Dilemmas", "ICML 2023",
+     "https://arxiv.org/abs/2207.07874"),
+    ("Kukleva et al.", "Kukleva et al.", 2023, "Temperature Schedules for Self-Supervised Contrastive Methods on "
+     "Long-Tail Data", "ICLR 2023", "https://arxiv.org/abs/2303.13664"),
+    ("iSogCLR", "Qiu et al.", 2023, "Not All Semantics are Created Equal: Contrastive Self-supervised Learning with "
+     "Automatic Temperature Individualization", "ICML 2023", "https://arxiv.org/abs/2305.11965"),
+    ("SimCSE", "Gao et al.", 2021, "SimCSE: Simple Contrastive Learning of Sentence Embeddings", "EMNLP 2021",
+     "https://arxiv.org/abs/2104.08821"),
+]
