@@ -162,8 +162,8 @@ def test_results_give_spreads_paired_sentences_tables_and_grids():
     assert table[2] == "| A | 3 | 49.00 ± 1.00 | 54.0 ± 1.0 |"
     measures = results.measures([("knn_top1", 2), ("tolerance", 3), ("knn_top5", 1)], ["B", "A"]).splitlines()
     assert measures[0] == "| measure | B (n=3) | A (n=3) |"
-    assert measures[2:] == ["| kNN top-1 | 50.17 ± 1.04 | 49.00 ± 1.00 |", "| tolerance | 0.100 ± 0.000 | 0.100 ± 0.000 |",
-                            "| kNN top-5 | - | - |"]  # a measure the runs lack is a dash
+    assert measures[2:] == ["| kNN top-1 | 50.17 ± 1.04 | 49.00 ± 1.00 |",
+                            "| tolerance | 0.100 ± 0.000 | 0.100 ± 0.000 |", "| kNN top-5 | - | - |"]  # a measure the runs lack is a dash
     rows, columns, mean, std = results.grid("tau_min", "tau", "knn_top1")
     assert rows == [0.1] and columns == [0.2, 0.5]
     assert np.allclose(mean, [[49.0, (51 + 50.5 + 49) / 3]]) and np.isclose(std[0, 0], 1.0)

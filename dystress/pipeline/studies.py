@@ -81,7 +81,8 @@ METRICS: dict[str, tuple[str, Callable[[runs.RunResult], float | None]]] = {
     "alignment": ("alignment", lambda r: r.summary.get("alignment")),
     "uniformity": ("uniformity", lambda r: r.summary.get("uniformity")),
 }
-POINTS = ("knn_top1", "knn_top5", "linear_top1", "knn1_mean_class", "knn10_mean_class", "untrained_knn", "signal", "sts_avg",
+POINTS = ("knn_top1", "knn_top5", "linear_top1", "knn1_mean_class", "knn10_mean_class", "untrained_knn", "signal",
+          "sts_avg",
           *(f"sts_{task}" for task in sts.TASKS))  # metrics in percent: their differences are in points
 
 
