@@ -25,11 +25,11 @@
 #
 # $$\mathcal{L} = -\log \frac{e^{s_p/\tau}}{e^{s_p/\tau} + \sum_j e^{s_j/\tau}}, \qquad
 #   \frac{\partial \mathcal{L}}{\partial s_p} = -\frac{1}{\tau}\sum_j P_j, \qquad
-#   \frac{\partial \mathcal{L}}{\partial s_j} = \frac{1}{\tau} P_j,$$
+#   \frac{\partial \mathcal{L}}{\partial s_j} = \frac{1}{\tau} P_j, \tag{1}$$
 #
 # with $P$ the softmax probabilities. Four facts follow, and each is checked or plotted below:
 #
-# 1. the closed forms agree with automatic differentiation;
+# 1. the closed forms of (1) agree with automatic differentiation;
 # 2. the negative gradients sum to the positive one (the loss is *hardness-aware*: it redistributes a fixed
 #    push among the negatives);
 # 3. the share of the push on negative $j$, the relative penalty

@@ -22,10 +22,10 @@
 # similarity of each pair,
 #
 # $$\tau(s) = \tau_{\min} + \tfrac12(\tau_{\max} - \tau_{\min})\bigl(1 + \cos(\pi(1 + s))\bigr)
-#          = \tau_{\min} + (\tau_{\max} - \tau_{\min})\sin^2(\pi s / 2),$$
+#          = \tau_{\min} + (\tau_{\max} - \tau_{\min})\sin^2(\pi s / 2), \tag{1}$$
 #
 # smallest for orthogonal pairs ($s = 0$) and largest for identical or opposite ones ($s = \pm 1$). The
-# logit of a pair becomes $s/\tau(s)$. This notebook looks at these functions, at what they do to the
+# logit of a pair becomes $s/\tau(s)$ with $\tau$ from (1). This notebook looks at these functions, at what they do to the
 # logits and to the gradients of notebook 01, at the choice of letting the gradient flow through
 # $\tau(s)$ or not, at where in the similarity space the push goes and how it balances the pull on the
 # positive, and at three other ways of adapting the temperature: MACL (one temperature per batch
@@ -264,11 +264,11 @@ savefig(fig, NOTEBOOK, "push_by_similarity",
 # per-pair temperature and $\tau$ detached, the pull is $(1 - P_p)/\tau(s_p)$ and the push
 # $\sum_j P_j/\tau(s_j)$, so
 #
-# $$\frac{\text{push}}{\text{pull}} = \tau(s_p)\,\mathbb{E}_{r}\!\left[\frac{1}{\tau(s_j)}\right],$$
+# $$\frac{\text{push}}{\text{pull}} = \tau(s_p)\,\mathbb{E}_{r}\!\left[\frac{1}{\tau(s_j)}\right], \tag{2}$$
 #
 # the positive's temperature over the penalty-weighted harmonic mean of the negatives'
 # (`theory.pull_and_push`). The positive sits at a high similarity, where the cosine function is near
-# $\tau_{\max}$, and most of the push goes to negatives near $s = 0$, where it is near $\tau_{\min}$: the
+# $\tau_{\max}$, and most of the push goes to negatives near $s = 0$, where it is near $\tau_{\min}$: by (2) the
 # push outweighs the pull by up to $\tau_{\max}/\tau_{\min}$. Relative to SimCLR, DySTreSS weighs spreading
 # the negatives (uniformity) more than gathering the two views (alignment). Notebook 05 measures both on
 # trained models.

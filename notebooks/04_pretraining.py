@@ -36,9 +36,9 @@
 # the 2N - 2 other views as negatives $j$, with cosine similarities $s$ and temperatures $\tau$,
 #
 # $$\ell_i = -\frac{s_{ip}}{\tau_{ip}} + \log\Big(e^{s_{ip}/\tau_{ip}} + \sum_j e^{s_{ij}/\tau_{ij}}\Big),
-# \qquad L = \frac{1}{2N}\sum_i \ell_i .$$
+# \qquad L = \frac{1}{2N}\sum_i \ell_i . \tag{1}$$
 #
-# What each one changes is in the table below, generated from the registry of compared methods
+# What each one changes in (1) is in the table below, generated from the registry of compared methods
 # (`dystress.pipeline.recipes`); the code of each loss is a few lines on the shared core in
 # `dystress.mathematics.losses`, each tested against an independent float64 loop.
 

@@ -284,18 +284,18 @@ shifted_rows = [studies.summary_row(NOTEBOOK, p.label, results[(p.label, p.seed)
                                              evaluate.negatives_histogram(results[(p.label, p.seed)].arrays))})
     for p in shifts.points]
 per_shift = {row["run"]: row for row in over_seeds.aggregate(shifted_rows)}
-print(over_seeds.text_table([per_shift[label] for label in ["SimCLR", "DySTreSS"] + shift_labels],
-                            [("knn_top1", "kNN top-1", 2), ("neg_uniformity", "-uniformity", 3),
-                             ("tolerance", "tolerance", 3)]))
+display(Markdown(results.table([("knn_top1", 2), ("neg_uniformity", 3), ("tolerance", 3)],
+                               ["SimCLR", "DySTreSS"] + shift_labels, header="function")))
 
 # %% tags=["nbval-check-output"]
-print(f"{'function':<20} {'tau_min at s':>12} {'cooled window':>15} {'cooled share':>19}")
+lines = ["| function | s where tau = tau_min | cooled window | cooled share |", "|---|---|---|---|"]
 grid_s = torch.linspace(-1, 1, 2001, dtype=torch.float64)
 for label in ["DySTreSS"] + shift_labels:
     where = round(float(grid_s[functions[label](grid_s).argmin()]), 2) + 0.0  # + 0.0: no "-0.00"
     window = " + ".join(f"[{lo:+.2f}, {hi:+.2f}]" for lo, hi in temperature.cooled_intervals(functions[label]))
     share = over_seeds.spread([row["cooled_share"] for row in shifted_rows if row["run"] == label])
-    print(f"{label:<20} {where:>+12.2f} {window:>15} {share.format(3):>19}")
+    lines.append(f"| {label} | {where:+.2f} | {window} | {share.format(3)} |")
+display(Markdown("\n".join(lines)))
 shift_findings = [
     over_seeds.grouped({label: over_seeds.paired_rows(shifted_rows, "SimCLR", label, "knn_top1")
                         for label in ["DySTreSS"] + shift_labels}, "Against SimCLR at tau 0.2 in kNN top-1"),

@@ -132,16 +132,15 @@ def rerun_cell(path: Path) -> str:
     if example:
         dystress += f" -p {example}=VALUE"
         papermill += f" -p {example} VALUE"
-    return (
-        "```{admonition} Rerun this page: its parameters and the commands\n"
-        ":class: tip dropdown\n\n"
+    return (  # a closed <details> box: the page opens with its prose, the parameters one click away
+        '<details class="rerun">\n<summary>Rerun this page: its parameters and the commands</summary>\n\n'
         "This page is the committed, executed notebook "
         f"`notebooks/{stem}.ipynb` (source: `notebooks/{stem}.py`). Its parameters cell declares:\n\n"
         "| parameter | type | default | meaning |\n|---|---|---|---|\n"
         f"{rows}\n\n"
         "Rerun it with other values (each `-p` sets one parameter; `dystress run` checks names and types):\n\n"
-        f"    {dystress}\n    {papermill}\n"
-        "```\n"
+        f"    {dystress}\n    {papermill}\n\n"
+        "</details>\n"
     )
 
 
@@ -243,13 +242,18 @@ def stage(source: Path, readme: Path, notebook_paths: list[Path], benchmarks: Pa
     return pages
 
 
-# what a phone needs: wide equations, tables and text outputs scroll inside their own box, not the page; code wraps
+# what a phone needs: wide equations, tables and text outputs scroll inside their own box, not the page; code wraps.
+# The hidden MathML that MathJax keeps beside each equation for screen readers asks for TeX web fonts the bundled
+# MathJax does not ship (a 404 each); it is read, not seen, so it takes the page's font.
 STYLE = """\
 div.math, .MathJax_Display { overflow-x: auto; overflow-y: hidden; max-width: 100%; }
 main table.table, main .cell_output table { display: block; overflow-x: auto; max-width: 100%; }
 main .cell_output pre, main .highlight pre { overflow-x: auto; }
 main .cell_input pre { white-space: pre-wrap; overflow-wrap: anywhere; }
 main figure img, main .cell_output img { max-width: 100%; height: auto; }
+details.rerun { border: 1px solid var(--pst-color-border); border-radius: 4px; padding: 0.4em 0.8em; margin: 1em 0; }
+details.rerun summary { cursor: pointer; font-weight: 600; }
+.MJX_Assistive_MathML, .MJX_Assistive_MathML * { font-family: inherit !important; }
 """
 
 # The theme's asset macros (pydata-sphinx-theme's static/webpack-macros.html, overridden through templates_path)
