@@ -16,7 +16,8 @@ from dystress.engine import run_folder
 
 pytestmark = pytest.mark.usefixtures("private_runs")
 
-TRAIN = ["train", "--profile", "smoke", "--subset_total", "384", "--epochs", "8", "--eval_every", "1",
+EPOCHS = 24  # enough that the signal, sent up to 1.5 s after the first epoch, always finds training running
+TRAIN = ["train", "--profile", "smoke", "--subset_total", "1024", "--epochs", str(EPOCHS), "--eval_every", "1",
          "--knn_k", "10"]
 
 
@@ -56,12 +57,12 @@ def test_training_stops_with_one_line_and_the_same_command_resumes(signum, code,
     assert process.returncode == code, err
     (line,) = err.strip().splitlines()[-1:]
     assert "Traceback" not in err and line.startswith(f"dystress train: {word}; ")
-    assert "of 8 saved in" in line and "the same command resumes" in line or "no epoch finished" in line
+    assert f"of {EPOCHS} saved in" in line and "the same command resumes" in line or "no epoch finished" in line
     assert leftovers(run) == []
     finished = subprocess.run([sys.executable, "-m", "dystress", *TRAIN, "--run-dir", str(run)], cwd=tmp_path,
                               capture_output=True, text=True)
     assert finished.returncode == 0, finished.stderr
-    assert run_folder.last_epoch(run) == 8
+    assert run_folder.last_epoch(run) == EPOCHS
 
 
 def test_evaluation_stops_with_one_line_and_no_bundle_then_evaluates_again(tmp_path):
@@ -84,13 +85,13 @@ def test_evaluation_stops_with_one_line_and_no_bundle_then_evaluates_again(tmp_p
 
 def test_the_notebook_series_stops_with_one_line_and_leaves_no_partial_notebook(tmp_path):
     out = tmp_path / "out"
-    process = start(["run", "--only", "01", "--out", str(out)], tmp_path)
+    process = start(["run", "--only", "01,02", "--out", str(out)], tmp_path)  # 02 still runs when 01 has written
     stdout, err = interrupt_when(process, lambda: out.exists() and any(out.iterdir()), signal.SIGINT)
     assert process.returncode == 130, err
     assert "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith("dystress run: interrupted (SIGINT); ")
     assert leftovers(out) == []
-    again = subprocess.run([sys.executable, "-m", "dystress", "run", "--only", "01", "--out", str(out)],
+    again = subprocess.run([sys.executable, "-m", "dystress", "run", "--only", "01,02", "--out", str(out)],
                            cwd=tmp_path, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
     assert (out / "01_gradient_analysis.ipynb").exists()

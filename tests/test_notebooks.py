@@ -132,11 +132,10 @@ def test_pretraining_over_seeds_prints_the_spread_and_the_paired_difference(priv
     nb = execution.execute(SOURCES[3], private_folders / "04.ipynb",
                            {"profile": "smoke", "methods": ["SimCLR", "DySTreSS"], "seeds": [0, 1], "epochs": 1},
                            figure_dir=private_folders / "figures")
-    text = "".join(o.get("text", "") for c in code_cells(nb) for o in c.outputs)
-    table = next(line for line in text.splitlines() if line.startswith("DySTreSS  2 "))
-    assert table.count("±") == 6  # kNN, linear, -uniformity, tolerance, final loss, train s
     markdown = "\n".join(o.get("data", {}).get("text/markdown", "") for c in code_cells(nb) for o in c.outputs)
-    (verdict,) = [line for line in markdown.splitlines() if line.startswith("* DySTreSS ")]
+    table = next(line for line in markdown.splitlines() if line.startswith("| DySTreSS | 2 | "))
+    assert table.count("±") == 6  # kNN, linear, -uniformity, tolerance, final loss, train s
+    (verdict,) = [line for line in markdown.splitlines() if line.startswith("* DySTreSS is ")]
     assert "SimCLR in kNN top-1: " in verdict and "95 % interval [" in verdict and verdict.endswith("(n = 2).")
     rows = [r for r in summary.rows_of(private_folders / "04.ipynb") if r["run"] in ("SimCLR", "DySTreSS")]
     assert sorted((r["run"], r["seed"]) for r in rows) == [("DySTreSS", 0), ("DySTreSS", 1), ("SimCLR", 0),
