@@ -21,9 +21,15 @@ TRAIN = ["train", "--profile", "smoke", "--subset_total", "1024", "--epochs", st
          "--knn_k", "10"]
 
 
+def default_signals() -> None:
+    """In the child: SIGINT acts as it does in a terminal, even where the tests run in the background of a shell
+    without job control, which starts them with SIGINT ignored (an ignored signal stays ignored across exec)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(arguments: list[str], cwd: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "dystress", *arguments], cwd=cwd, env=os.environ.copy(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_signals)
 
 
 def interrupt_when(process: subprocess.Popen, ready, signum: int, timeout: float = 120.0) -> tuple[str, str]:
